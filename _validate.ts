@@ -1,0 +1,157 @@
+// Argument checks shared by Pool and Proxy. Each throws the built-in
+// TypeError or RangeError with a message naming the argument and its value.
+
+/** Renders a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") {
+    return `function ${value.name || "(anonymous)"}`;
+  }
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function fail(
+  what: string,
+  name: string,
+  expected: string,
+  value: unknown,
+  range: boolean,
+): never {
+  const message = `${what} as '${name}' must be ${expected}: current value is ${
+    show(value)
+  }`;
+  throw range ? new RangeError(message) : new TypeError(message);
+}
+
+/** A non-negative integer (sizes, counts). */
+export function checkCount(what: string, name: string, value: unknown): void {
+  if (typeof value !== "number") {
+    fail(what, name, "a non-negative integer", value, false);
+  }
+  if (!Number.isInteger(value) || value < 0) {
+    fail(what, name, "a non-negative integer", value, true);
+  }
+}
+
+/** A positive integer (healthFreq, maxCreating). */
+export function checkPositiveCount(
+  what: string,
+  name: string,
+  value: unknown,
+): void {
+  if (typeof value !== "number") {
+    fail(what, name, "a positive integer", value, false);
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    fail(what, name, "a positive integer", value, true);
+  }
+}
+
+/** A finite, non-negative number of milliseconds; 0 usually means "off". */
+export function checkDelay(what: string, name: string, value: unknown): void {
+  if (typeof value !== "number") {
+    fail(
+      what,
+      name,
+      "a finite non-negative number of milliseconds",
+      value,
+      false,
+    );
+  }
+  if (!Number.isFinite(value) || value < 0) {
+    fail(
+      what,
+      name,
+      "a finite non-negative number of milliseconds",
+      value,
+      true,
+    );
+  }
+}
+
+/** A wait limit in milliseconds: non-negative, `Infinity` for none. */
+export function checkTimeout(what: string, name: string, value: unknown): void {
+  if (typeof value !== "number") {
+    fail(what, name, "a non-negative number of milliseconds", value, false);
+  }
+  if (Number.isNaN(value) || value < 0) {
+    fail(what, name, "a non-negative number of milliseconds", value, true);
+  }
+}
+
+/** A ratio in [0, 1). */
+export function checkRatio(what: string, name: string, value: unknown): void {
+  if (typeof value !== "number") {
+    fail(what, name, "a number from 0 up to (excluding) 1", value, false);
+  }
+  if (!(value >= 0 && value < 1)) {
+    fail(what, name, "a number from 0 up to (excluding) 1", value, true);
+  }
+}
+
+/** A function (a hook). */
+export function checkFunction(
+  what: string,
+  name: string,
+  value: unknown,
+): void {
+  if (typeof value !== "function") fail(what, name, "a function", value, false);
+}
+
+/** A boolean flag. */
+export function checkBoolean(what: string, name: string, value: unknown): void {
+  if (typeof value !== "boolean") fail(what, name, "a boolean", value, false);
+}
+
+/** One of a fixed set of strings. */
+export function checkOneOf(
+  what: string,
+  name: string,
+  value: unknown,
+  allowed: readonly string[],
+): void {
+  if (typeof value !== "string" || !allowed.includes(value)) {
+    fail(
+      what,
+      name,
+      `one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+      value,
+      typeof value === "string",
+    );
+  }
+}
+
+/** An AbortSignal (or anything shaped like one). */
+export function checkSignal(what: string, name: string, value: unknown): void {
+  if (
+    typeof value !== "object" || value === null ||
+    typeof (value as AbortSignal).aborted !== "boolean" ||
+    typeof (value as AbortSignal).addEventListener !== "function"
+  ) {
+    fail(what, name, "an AbortSignal", value, false);
+  }
+}
+
+/** Rejects keys that are not in `known`, suggesting a near match. */
+export function checkKnownKeys(
+  what: string,
+  options: object,
+  known: ReadonlySet<string>,
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.has(key)) continue;
+    const lower = key.toLowerCase().replace(/_/g, "");
+    const near = [...known].find((k) => k.toLowerCase() === lower);
+    throw new TypeError(
+      `${what} as '${key}' is not a known option${
+        near ? `: did you mean '${near}'?` : ""
+      }`,
+    );
+  }
+}

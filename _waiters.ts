@@ -1,0 +1,144 @@
+// The queue of tasks waiting for an object: first come, first served, with
+// O(1) enqueue, dequeue and removal (abort, timeout), whatever its length.
+//
+// Waiters are intrusive doubly-linked nodes kept in two lists, those with a
+// deadline and those without, each in arrival order. Serving takes the older
+// of the two heads (by arrival number), so the two lists together are one
+// FIFO; a failed creation can still reach the oldest waiter *without*
+// deadline in O(1), which is the one owed that error (SPEC §3).
+
+/** One pending `get`. */
+export class Waiter<T> {
+  prev: Waiter<T> | null = null;
+  next: Waiter<T> | null = null;
+  /** The list holding this waiter, `null` once it left the queue. */
+  list: WaiterList<T> | null = null;
+  /** Arrival number, for FIFO order across both lists. */
+  seq = 0;
+  /** `performance.now()` at arrival, for the wait-time figures. */
+  since = 0;
+  /** Set once resolved or rejected: a settled waiter never settles again. */
+  settled = false;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  /** Where the `get` was called (captureStacks). */
+  stack: string | undefined = undefined;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+  readonly timed: boolean;
+  readonly timeout: number;
+  readonly onAbort: (waiter: Waiter<T>) => void;
+
+  constructor(
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+    timeout: number,
+    onAbort: (waiter: Waiter<T>) => void,
+  ) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.timeout = timeout;
+    this.timed = timeout !== Infinity;
+    this.onAbort = onAbort;
+  }
+
+  /** The waiter is its own abort listener: no closure per waiter. */
+  handleEvent(): void {
+    this.onAbort(this);
+  }
+}
+
+/** A doubly-linked FIFO of waiters. */
+class WaiterList<T> {
+  head: Waiter<T> | null = null;
+  tail: Waiter<T> | null = null;
+  size = 0;
+
+  push(w: Waiter<T>): void {
+    w.list = this;
+    w.next = null;
+    w.prev = this.tail;
+    if (this.tail === null) this.head = w;
+    else this.tail.next = w;
+    this.tail = w;
+    this.size++;
+  }
+
+  unshift(w: Waiter<T>): void {
+    w.list = this;
+    w.prev = null;
+    w.next = this.head;
+    if (this.head === null) this.tail = w;
+    else this.head.prev = w;
+    this.head = w;
+    this.size++;
+  }
+
+  remove(w: Waiter<T>): void {
+    if (w.prev === null) this.head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === null) this.tail = w.prev;
+    else w.next.prev = w.prev;
+    w.prev = w.next = null;
+    w.list = null;
+    this.size--;
+  }
+}
+
+/** All waiters of one pool, in arrival order. */
+export class WaiterQueue<T> {
+  readonly #timed = new WaiterList<T>();
+  readonly #untimed = new WaiterList<T>();
+  #seq = 0;
+
+  /** How many wait. */
+  get size(): number {
+    return this.#timed.size + this.#untimed.size;
+  }
+
+  /** How many wait without a deadline. */
+  get untimedSize(): number {
+    return this.#untimed.size;
+  }
+
+  /** Adds a waiter at the end. */
+  push(w: Waiter<T>): void {
+    w.seq = this.#seq++;
+    (w.timed ? this.#timed : this.#untimed).push(w);
+  }
+
+  /** Puts back at the front a waiter just taken by `shift`. */
+  unshift(w: Waiter<T>): void {
+    (w.timed ? this.#timed : this.#untimed).unshift(w);
+  }
+
+  /** Takes the oldest waiter. */
+  shift(): Waiter<T> | undefined {
+    const a = this.#timed.head;
+    const b = this.#untimed.head;
+    const w = a === null ? b : b === null || a.seq < b.seq ? a : b;
+    if (w === null) return undefined;
+    w.list!.remove(w);
+    return w;
+  }
+
+  /** Takes the oldest waiter that has no deadline. */
+  shiftUntimed(): Waiter<T> | undefined {
+    const w = this.#untimed.head;
+    if (w === null) return undefined;
+    this.#untimed.remove(w);
+    return w;
+  }
+
+  /** Removes a waiter wherever it is; no-op if it already left. */
+  remove(w: Waiter<T>): void {
+    if (w.list !== null) w.list.remove(w);
+  }
+
+  /** Takes every waiter, oldest first. */
+  drain(): Waiter<T>[] {
+    const all: Waiter<T>[] = [];
+    for (let w = this.shift(); w !== undefined; w = this.shift()) all.push(w);
+    return all;
+  }
+}

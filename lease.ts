@@ -1,0 +1,149 @@
+/**
+ * A {@linkcode Lease}: one object lent by a pool, given back when the lease
+ * is disposed, for `await using`.
+ *
+ * @module
+ */
+
+import type { RetOptions } from "./options.ts";
+// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
+import type { Pool } from "./pool.ts";
+
+/** What a lease needs of its pool. */
+interface Lender<T> {
+  ret(obj: T, options?: RetOptions): void | Promise<void>;
+}
+
+/**
+ * One object lent by {@linkcode Pool.prototype.lease}; it goes back to the
+ * pool when the lease is disposed (`await using`, `using`) or released,
+ * exactly once. A disposer cannot see whether its scope threw, so mark the
+ * lease broken explicitly when the object must not be lent again.
+ *
+ * @typeParam T The type of the pooled object.
+ *
+ * @example Mark a connection broken before the scope ends
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: (n) => ({ n, ok: true }) });
+ * {
+ *   await using lease = await pool.lease();
+ *   lease.obj.ok = false; // say the server hung up
+ *   lease.markBroken(); // closed on dispose, never lent again
+ * }
+ * console.assert(pool.stats().closedBy.broken === 1);
+ * await pool.shutdown();
+ * ```
+ */
+export class Lease<T> implements AsyncDisposable, Disposable {
+  /** The lent object. */
+  readonly obj: T;
+  readonly #pool: Lender<T>;
+  #broken = false;
+  #released = false;
+
+  /**
+   * Made by {@linkcode Pool.prototype.lease}; you do not build leases
+   * yourself.
+   *
+   * @param pool The lending pool.
+   * @param obj The lent object.
+   */
+  constructor(pool: Lender<T>, obj: T) {
+    this.#pool = pool;
+    this.obj = obj;
+  }
+
+  /** Whether the object was given back already. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Whether the lease was marked broken. */
+  get isBroken(): boolean {
+    return this.#broken;
+  }
+
+  /**
+   * The object must not be lent again: it is closed when the lease ends.
+   *
+   * @example Discard a connection after a protocol error
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * const lease = await pool.lease();
+   * lease.markBroken();
+   * await lease.release();
+   * console.assert(pool.stats().ndestroys === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  markBroken(): void {
+    this.#broken = true;
+  }
+
+  /**
+   * Gives the object back now; later calls (and the disposer) do nothing.
+   *
+   * @returns Resolves once the pool has taken it back.
+   *
+   * @example Release early
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * const lease = await pool.lease();
+   * await lease.release();
+   * console.assert(lease.released && pool.stats().navail === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.#pool.ret(this.obj, this.#broken ? { broken: true } : undefined);
+  }
+
+  /**
+   * Gives the object back at the end of an `await using` scope.
+   *
+   * @returns Resolves once the pool has taken it back.
+   *
+   * @example With `await using`
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * {
+   *   await using _lease = await pool.lease();
+   * }
+   * console.assert(pool.stats().navail === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  /**
+   * Gives the object back at the end of a `using` scope, without waiting for
+   * `retter` or `reset` hooks to finish.
+   *
+   * @example With `using`
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * {
+   *   using _lease = await pool.lease();
+   * }
+   * console.assert(pool.stats().navail === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  [Symbol.dispose](): void {
+    void this.release();
+  }
+}

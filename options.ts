@@ -1,0 +1,298 @@
+/**
+ * Options of {@linkcode Pool} and of its methods, and the hook types.
+ *
+ * @module
+ */
+
+import type { Logger, LogLevel } from "./logger.ts";
+// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
+import type { CreationError, OverloadError } from "./errors.ts";
+// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
+import type { Pool } from "./pool.ts";
+
+/** A JSON-compatible value, as returned by the `stats` hook. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/**
+ * A hook called with one object. It may be sync or async; what it returns is
+ * ignored, and if it throws or rejects the error is logged and the pool goes
+ * on.
+ *
+ * @typeParam T The type of the pooled objects.
+ */
+export type Hook<T> = (obj: T) => void | PromiseLike<void>;
+
+/**
+ * A check on one object: it is good unless this returns `false`, throws,
+ * rejects, or takes longer than `healthTimeout`.
+ *
+ * @typeParam T The type of the pooled objects.
+ */
+export type CheckHook<T> = (
+  obj: T,
+) => boolean | void | PromiseLike<boolean | void>;
+
+/**
+ * Options of {@linkcode Pool}. Times are in milliseconds; for the delays,
+ * `0` means "off".
+ *
+ * @typeParam T The type of the pooled objects.
+ */
+export interface PoolOptions<T> {
+  /**
+   * Creates one object. Called with the creation number (0, 1, 2, …); may
+   * be async. If it throws or rejects, see {@linkcode CreationError}.
+   */
+  fun: (n: number) => T | PromiseLike<T>;
+  /**
+   * Most objects alive at once, in use or not, counting those being created;
+   * `0` for no limit.
+   * @default {0}
+   */
+  maxSize?: number;
+  /**
+   * Objects created in advance and kept; the pool refills to this size after
+   * removals.
+   * @default {1}
+   */
+  minSize?: number;
+  /**
+   * Longest wait in `get` for an object, unless `get` says otherwise;
+   * `Infinity` (or leaving it out) waits forever. While it waits with a
+   * timeout, a `get` rides out creation failures (the pool retries).
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /**
+   * Retire an object after this many uses; `0` for never.
+   * @default {0}
+   */
+  maxUse?: number;
+  /**
+   * Close an object idle this long, while more than `minSize` exist.
+   * @default {0}
+   */
+  maxAvailDelay?: number;
+  /**
+   * Warn about an object held (borrowed) longer than this. The warning shows
+   * where it was taken when `captureStacks` is on.
+   * @default {0}
+   */
+  maxUsingDelay?: number;
+  /**
+   * Take back and close an object held longer than this; a later return of
+   * it is ignored with a warning.
+   * @default {0}
+   */
+  maxUsingDelayKill?: number;
+  /**
+   * Run `health` every this many housekeeping rounds.
+   * @default {1}
+   */
+  healthFreq?: number;
+  /**
+   * Housekeeping period. By default: half the smallest of `maxAvailDelay`,
+   * `maxUsingDelay`, `maxUsingDelayKill` and `maxLifetime` that is set, else
+   * 60 s when `health` is set, else no housekeeping.
+   */
+  delay?: number;
+  /** Called after an object is created. */
+  opener?: Hook<T>;
+  /** Called when an object is handed out. */
+  getter?: Hook<T>;
+  /** Called when an object is given back. */
+  retter?: Hook<T>;
+  /** Called when an object is destroyed; awaited by `shutdown`. */
+  closer?: Hook<T>;
+  /**
+   * Is this object still good? Run on idle objects by housekeeping, and on
+   * an object whose `use()` callback threw before anyone else gets it. An
+   * object is bad when this returns `false`, throws, rejects or exceeds
+   * `healthTimeout`; bad objects are closed.
+   */
+  health?: CheckHook<T>;
+  /** A JSON-compatible description of one object, for `stats()`. */
+  stats?: (obj: T) => JsonValue;
+  /** A short debug string for one object, for logs and `stats()`. */
+  tracer?: (obj: T) => string;
+  /**
+   * How much the pool logs.
+   * @default {"warn"}
+   */
+  logLevel?: LogLevel;
+  /**
+   * Where the pool logs.
+   * @default {console}
+   */
+  logger?: Logger;
+  /**
+   * A name for this pool in logs and stats.
+   * @default {"pool-<n>"}
+   */
+  name?: string;
+  /**
+   * Longest time `fun` may take; after it the creation counts as failed
+   * (its object, if it ever comes, is closed). `Infinity` for no limit.
+   * @default {Infinity}
+   */
+  createTimeout?: number;
+  /**
+   * Longest time `health` and `check` may take; a slower answer counts as
+   * bad health.
+   * @default {5000}
+   */
+  healthTimeout?: number;
+  /**
+   * Longest time `shutdown()` waits for borrowed objects to come back, and
+   * then again for closers to finish.
+   * @default {5000}
+   */
+  shutdownTimeout?: number;
+  /**
+   * Most creations running at once, so that a burst of requests does not
+   * open a storm of connections.
+   * @default {2}
+   */
+  maxCreating?: number;
+  /**
+   * Pause after the first failed creation before retrying; it doubles (with
+   * jitter) on each further failure, up to `backoffMax`.
+   * @default {10}
+   */
+  backoffInitial?: number;
+  /**
+   * Longest pause between retries of failed creations.
+   * @default {5000}
+   */
+  backoffMax?: number;
+  /**
+   * Most tasks allowed to wait in `get`; beyond it `get` rejects at once with
+   * {@linkcode OverloadError}. `0` for no limit.
+   * @default {0}
+   */
+  maxWaiting?: number;
+  /**
+   * Retire an object this long after its creation: when idle, or when it
+   * comes back (never while in use). `0` for never.
+   * @default {0}
+   */
+  maxLifetime?: number;
+  /**
+   * Each object's lifetime is shortened by a random part up to this ratio,
+   * so that objects created together do not expire together.
+   * @default {0.05}
+   */
+  maxLifetimeJitter?: number;
+  /**
+   * Checked before an idle object is handed out, when it was idle longer
+   * than `checkBypass`; a bad object is closed and the `get` goes on with
+   * another one, transparently.
+   */
+  check?: CheckHook<T>;
+  /**
+   * `check` is skipped for objects given back less than this long ago.
+   * @default {500}
+   */
+  checkBypass?: number;
+  /**
+   * Called when an object is given back, e.g. to roll back an open
+   * transaction; if it throws or rejects, the object is closed rather than
+   * lent again.
+   */
+  reset?: Hook<T>;
+  /**
+   * Record where each object is taken, to show it when the object is held
+   * past `maxUsingDelay`. Costs a stack trace per `get`.
+   * @default {true when maxUsingDelay is set}
+   */
+  captureStacks?: boolean;
+}
+
+/** Options of {@linkcode Pool.prototype.get}. */
+export interface GetOptions {
+  /**
+   * Longest wait in milliseconds; overrides the pool's `timeout`.
+   * `Infinity` waits forever.
+   */
+  timeout?: number;
+  /** Gives up waiting when aborted; the `get` rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Pool.prototype.ret}. */
+export interface RetOptions {
+  /**
+   * The object is broken (its connection died…): close it instead of
+   * lending it again. The pool refills to `minSize`.
+   * @default {false}
+   */
+  broken?: boolean;
+}
+
+/** Options of {@linkcode Pool.prototype.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Longest wait for borrowed objects to come back, and then for closers;
+   * overrides the pool's `shutdownTimeout`.
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode Pool.prototype.ready}. */
+export interface ReadyOptions {
+  /** Longest wait in milliseconds; `Infinity` (default) waits forever. */
+  timeout?: number;
+  /** Gives up waiting when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Pool.prototype.resize}. */
+export interface ResizeOptions {
+  /** New `minSize`. */
+  minSize?: number;
+  /** New `maxSize` (`0` for no limit). */
+  maxSize?: number;
+}
+
+/** The option names a {@linkcode Pool} accepts. */
+export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
+  "fun",
+  "maxSize",
+  "minSize",
+  "timeout",
+  "maxUse",
+  "maxAvailDelay",
+  "maxUsingDelay",
+  "maxUsingDelayKill",
+  "healthFreq",
+  "delay",
+  "opener",
+  "getter",
+  "retter",
+  "closer",
+  "health",
+  "stats",
+  "tracer",
+  "logLevel",
+  "logger",
+  "name",
+  "createTimeout",
+  "healthTimeout",
+  "shutdownTimeout",
+  "maxCreating",
+  "backoffInitial",
+  "backoffMax",
+  "maxWaiting",
+  "maxLifetime",
+  "maxLifetimeJitter",
+  "check",
+  "checkBypass",
+  "reset",
+  "captureStacks",
+]);

@@ -1,0 +1,1699 @@
+/**
+ * The {@linkcode Pool}: a pool of expensive-to-create objects (database
+ * connections, clients, workers) shared safely between concurrent tasks.
+ *
+ * This file reads in the order of the object life cycle: options, creation,
+ * lending, returning, retiring, housekeeping, stats, shutdown.
+ *
+ * @module
+ */
+
+import {
+  CreationError,
+  OverloadError,
+  PoolError,
+  TimeoutError,
+} from "./errors.ts";
+import { filterLogger, LOG_LEVELS, type Logger } from "./logger.ts";
+import { Lease } from "./lease.ts";
+import {
+  type CheckHook,
+  type GetOptions,
+  type Hook,
+  type JsonValue,
+  POOL_OPTION_NAMES,
+  type PoolOptions,
+  type ReadyOptions,
+  type ResizeOptions,
+  type RetOptions,
+  type ShutdownOptions,
+} from "./options.ts";
+import type { ClosedByReason, ObjectStats, PoolStats } from "./stats.ts";
+import { Waiter, WaiterQueue } from "./_waiters.ts";
+import {
+  backgroundInterval,
+  backgroundTimeout,
+  MAX_TIMER_DELAY,
+  settleWithin,
+} from "./_timers.ts";
+import {
+  checkBoolean,
+  checkCount,
+  checkDelay,
+  checkFunction,
+  checkKnownKeys,
+  checkOneOf,
+  checkPositiveCount,
+  checkRatio,
+  checkSignal,
+  checkTimeout,
+  show,
+} from "./_validate.ts";
+
+// Entry states
+const IDLE = 0;
+const USING = 1;
+const BUSY = 2; // under the pool's own work: hooks, checks
+const DEAD = 3;
+
+/** What the pool knows of one object. */
+class Entry<T> {
+  readonly obj: T;
+  readonly n: number;
+  readonly created: number;
+  /** When it must be retired (maxLifetime with jitter), or Infinity. */
+  readonly expires: number;
+  state: number = BUSY;
+  uses = 0;
+  lastGet: number;
+  lastRet: number;
+  /** Held past maxUsingDelay and warned about. */
+  warned = false;
+  /** Where it was last taken (captureStacks). */
+  stack: string | undefined = undefined;
+
+  constructor(obj: T, n: number, now: number, expires: number) {
+    this.obj = obj;
+    this.n = n;
+    this.created = now;
+    this.lastGet = now;
+    this.lastRet = now;
+    this.expires = expires;
+  }
+}
+
+/** A pending `ready()`. */
+interface ReadyWaiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  timed: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const HOOKS = [
+  "fun",
+  "opener",
+  "getter",
+  "retter",
+  "closer",
+  "health",
+  "stats",
+  "tracer",
+  "check",
+  "reset",
+] as const;
+
+const WHAT = "Cannot create pool";
+let poolCount = 0;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function message(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return show(err);
+}
+
+function ms(value: number): string {
+  return `${Math.round(value * 1000) / 1000} ms`;
+}
+
+/**
+ * A pool of expensive-to-create objects, shared safely between concurrent
+ * tasks: objects are created on demand by `fun` up to `maxSize`, lent by
+ * {@linkcode Pool.prototype.get} (or {@linkcode Pool.prototype.use}, or
+ * {@linkcode Pool.prototype.lease} with `await using`) and given back by
+ * {@linkcode Pool.prototype.ret}. Waiters are served first come, first
+ * served; housekeeping recycles, health-checks and refills in the background
+ * without keeping the process alive.
+ *
+ * @typeParam T The type of the pooled objects.
+ *
+ * @example The original README's example
+ * ```ts
+ * import { Pool, TimeoutError } from "./mod.ts";
+ *
+ * // a pool with 2 resources created by "fun"
+ * const pool = new Pool({
+ *   fun: (n) => `expensive object ${n}`,
+ *   minSize: 2,
+ *   maxSize: 2,
+ *   timeout: 500,
+ * });
+ *
+ * const a = await pool.get();
+ * const b = await pool.get(); // maxSize reached
+ * try {
+ *   await pool.get(); // times out after 0.5 seconds
+ *   throw new Error("unreachable");
+ * } catch (err) {
+ *   console.assert(err instanceof TimeoutError);
+ * }
+ * pool.ret(a);
+ * pool.ret(b);
+ * await pool.shutdown();
+ * ```
+ *
+ * @example Lend an object to a function, which always gives it back
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * await using pool = new Pool({ fun: (n) => ({ n, query: (q: string) => q }) });
+ * const answer = await pool.use((db) => db.query("SELECT 1"));
+ * console.assert(answer === "SELECT 1");
+ * ```
+ */
+export class Pool<T> implements AsyncDisposable {
+  /** This pool's id, for telling pools apart in logs and stats. */
+  readonly id: string;
+
+  // configuration
+  readonly #fun: (n: number) => T | PromiseLike<T>;
+  #minSize: number;
+  #maxSize: number;
+  readonly #timeout: number;
+  readonly #maxUse: number;
+  readonly #maxAvailDelay: number;
+  readonly #maxUsingDelay: number;
+  readonly #maxUsingDelayKill: number;
+  readonly #healthFreq: number;
+  readonly #delay: number;
+  readonly #opener: Hook<T> | undefined;
+  readonly #getter: Hook<T> | undefined;
+  readonly #retter: Hook<T> | undefined;
+  readonly #closer: Hook<T> | undefined;
+  readonly #health: CheckHook<T> | undefined;
+  readonly #statsHook: ((obj: T) => JsonValue) | undefined;
+  readonly #tracer: ((obj: T) => string) | undefined;
+  readonly #log: Logger;
+  readonly #createTimeout: number;
+  readonly #healthTimeout: number;
+  readonly #shutdownTimeout: number;
+  readonly #maxCreating: number;
+  readonly #backoffInitial: number;
+  readonly #backoffMax: number;
+  readonly #maxWaiting: number;
+  readonly #maxLifetime: number;
+  readonly #maxLifetimeJitter: number;
+  readonly #check: CheckHook<T> | undefined;
+  readonly #checkBypass: number;
+  readonly #reset: Hook<T> | undefined;
+  readonly #captureStacks: boolean;
+  /** `get` may hand an idle object out synchronously (no getter, no check). */
+  readonly #plainGet: boolean;
+  /** `ret` may put an object back synchronously (no retter, no reset). */
+  readonly #plainRet: boolean;
+  /** Record last get/ret times (a timing feature needs them). */
+  readonly #timed: boolean;
+
+  // state
+  readonly #entries = new Map<T, Entry<T>>();
+  /** Idle objects, most recently returned last (LIFO keeps them warm). */
+  readonly #idle: Entry<T>[] = [];
+  readonly #waiters = new WaiterQueue<T>();
+  #readyWaiters: ReadyWaiter[] = [];
+  #nusing = 0;
+  #creating = 0;
+  #pumping = false;
+  #closed = false;
+  #shutdownPromise: Promise<void> | undefined = undefined;
+  #drained: (() => void) | undefined = undefined;
+  readonly #closing = new Set<Promise<unknown>>();
+  #failures = 0;
+  #lastCreateError: unknown = undefined;
+  #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #hkRunning = false;
+  readonly #started = Date.now();
+  readonly #startedPerf = performance.now();
+
+  // counters
+  #ncreating = 0;
+  #ncreated = 0;
+  #ncreateErrors = 0;
+  #nuses = 0;
+  #nkilled = 0;
+  #nrecycled = 0;
+  #nwornout = 0;
+  #nborrows = 0;
+  #nreturns = 0;
+  #ndestroys = 0;
+  #nhealth = 0;
+  #badHealth = 0;
+  #hkRounds = 0;
+  #hkErrors = 0;
+  #hcRounds = 0;
+  #hcErrors = 0;
+  #hkTime = 0;
+  #hkLast = NaN;
+  #nwaits = 0;
+  #waitTime = 0;
+  #waitMax = 0;
+  #ntimeouts = 0;
+  #naborts = 0;
+  #noverloads = 0;
+  readonly #closedBy: ClosedByReason = {
+    health: 0,
+    check: 0,
+    recycled: 0,
+    killed: 0,
+    wornout: 0,
+    lifetime: 0,
+    broken: 0,
+    reset: 0,
+    resized: 0,
+    late: 0,
+    shutdown: 0,
+  };
+
+  /**
+   * Creates a pool and starts creating `minSize` objects in the background
+   * (see {@linkcode Pool.prototype.ready} to wait for them).
+   *
+   * @param options What to pool and how; only `fun` is required.
+   * @throws {TypeError} An option has the wrong type, or is unknown.
+   * @throws {RangeError} An option has a wrong value (negative size,
+   * `minSize > maxSize`, non-finite delay…).
+   */
+  constructor(options: PoolOptions<T>) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
+          show(options)
+        }`,
+      );
+    }
+    checkKnownKeys(WHAT, options, POOL_OPTION_NAMES);
+    for (const hook of HOOKS) {
+      if (hook === "fun" || options[hook] !== undefined) {
+        checkFunction(WHAT, hook, options[hook]);
+      }
+    }
+    const {
+      fun,
+      maxSize = 0,
+      minSize = 1,
+      timeout = Infinity,
+      maxUse = 0,
+      maxAvailDelay = 0,
+      maxUsingDelay = 0,
+      maxUsingDelayKill = 0,
+      healthFreq = 1,
+      delay,
+      logLevel = "warn",
+      logger = console,
+      name = `pool-${++poolCount}`,
+      createTimeout = Infinity,
+      healthTimeout = 5000,
+      shutdownTimeout = 5000,
+      maxCreating = 2,
+      backoffInitial = 10,
+      backoffMax = 5000,
+      maxWaiting = 0,
+      maxLifetime = 0,
+      maxLifetimeJitter = 0.05,
+      checkBypass = 500,
+      captureStacks = maxUsingDelay > 0,
+    } = options;
+    checkCount(WHAT, "maxSize", maxSize);
+    checkCount(WHAT, "minSize", minSize);
+    if (maxSize > 0 && minSize > maxSize) {
+      throw new RangeError(
+        `${WHAT} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+      );
+    }
+    for (
+      const [key, value] of [
+        ["timeout", timeout],
+        ["createTimeout", createTimeout],
+        ["healthTimeout", healthTimeout],
+        ["shutdownTimeout", shutdownTimeout],
+      ] as const
+    ) {
+      checkTimeout(WHAT, key, value);
+      if (value !== Infinity && value > MAX_TIMER_DELAY) {
+        throw new RangeError(
+          `${WHAT} as '${key}' must be at most ${MAX_TIMER_DELAY} ms or Infinity: current value is ${value}`,
+        );
+      }
+    }
+    checkCount(WHAT, "maxUse", maxUse);
+    for (
+      const [key, value] of [
+        ["maxAvailDelay", maxAvailDelay],
+        ["maxUsingDelay", maxUsingDelay],
+        ["maxUsingDelayKill", maxUsingDelayKill],
+        ["backoffInitial", backoffInitial],
+        ["backoffMax", backoffMax],
+        ["maxLifetime", maxLifetime],
+        ["checkBypass", checkBypass],
+      ] as const
+    ) checkDelay(WHAT, key, value);
+    if (delay !== undefined) {
+      checkDelay(WHAT, "delay", delay);
+      if (delay === 0 || delay > MAX_TIMER_DELAY) {
+        throw new RangeError(
+          `${WHAT} as 'delay' must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}: current value is ${delay}`,
+        );
+      }
+    }
+    if (backoffInitial === 0) {
+      throw new RangeError(
+        `${WHAT} as 'backoffInitial' must be positive: current value is 0`,
+      );
+    }
+    if (backoffMax < backoffInitial) {
+      throw new RangeError(
+        `${WHAT} as 'backoffMax' must be at least 'backoffInitial' (${backoffInitial}): current value is ${backoffMax}`,
+      );
+    }
+    checkPositiveCount(WHAT, "healthFreq", healthFreq);
+    checkPositiveCount(WHAT, "maxCreating", maxCreating);
+    checkCount(WHAT, "maxWaiting", maxWaiting);
+    checkRatio(WHAT, "maxLifetimeJitter", maxLifetimeJitter);
+    checkBoolean(WHAT, "captureStacks", captureStacks);
+    checkOneOf(WHAT, "logLevel", logLevel, LOG_LEVELS);
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `${WHAT} as 'name' must be a non-empty string: current value is ${
+          show(name)
+        }`,
+      );
+    }
+    if (
+      typeof logger !== "object" || logger === null ||
+      !(["debug", "info", "warn", "error"] as const).every((m) =>
+        typeof logger[m] === "function"
+      )
+    ) {
+      throw new TypeError(
+        `${WHAT} as 'logger' must have debug, info, warn and error methods: current value is ${
+          show(logger)
+        }`,
+      );
+    }
+
+    this.id = name;
+    this.#fun = fun;
+    this.#maxSize = maxSize;
+    this.#minSize = minSize;
+    this.#timeout = timeout;
+    this.#maxUse = maxUse;
+    this.#maxAvailDelay = maxAvailDelay;
+    this.#maxUsingDelay = maxUsingDelay;
+    this.#maxUsingDelayKill = maxUsingDelayKill;
+    this.#healthFreq = healthFreq;
+    this.#opener = options.opener;
+    this.#getter = options.getter;
+    this.#retter = options.retter;
+    this.#closer = options.closer;
+    this.#health = options.health;
+    this.#statsHook = options.stats;
+    this.#tracer = options.tracer;
+    this.#check = options.check;
+    this.#reset = options.reset;
+    this.#createTimeout = createTimeout;
+    this.#healthTimeout = healthTimeout;
+    this.#shutdownTimeout = shutdownTimeout;
+    this.#maxCreating = maxCreating;
+    this.#backoffInitial = backoffInitial;
+    this.#backoffMax = backoffMax;
+    this.#maxWaiting = maxWaiting;
+    this.#maxLifetime = maxLifetime;
+    this.#maxLifetimeJitter = maxLifetimeJitter;
+    this.#checkBypass = checkBypass;
+    this.#captureStacks = captureStacks;
+    this.#log = filterLogger(logger, logLevel, `[${name}] `);
+    this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
+    this.#plainRet = !this.#retter && !this.#reset;
+    this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
+      maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0);
+
+    if (
+      maxUsingDelay > 0 && maxUsingDelayKill > 0 &&
+      maxUsingDelay > maxUsingDelayKill
+    ) {
+      this.#log.warn(
+        `maxUsingDelay (${maxUsingDelay}) exceeds maxUsingDelayKill (${maxUsingDelayKill}): objects are killed before any warning`,
+      );
+    }
+    // the seed's default period: half the shortest delay to watch
+    const watched = [
+      maxAvailDelay,
+      maxUsingDelay,
+      maxUsingDelayKill,
+      maxLifetime,
+    ]
+      .filter((d) => d > 0);
+    this.#delay = delay ??
+      (watched.length > 0
+        ? Math.max(1, Math.min(...watched) / 2)
+        : this.#health
+        ? 60_000
+        : 0);
+    if (this.#delay > 0) {
+      this.#hkTimer = backgroundInterval(this.#onHousekeepingTick, this.#delay);
+      this.#log.info(`housekeeping every ${ms(this.#delay)}`);
+    }
+    this.#pump();
+  }
+
+  // ---------------------------------------------------------------- lending
+
+  /**
+   * Lends an object: an idle one at once, else a new one if fewer than
+   * `maxSize` exist, else the first one given back (first come, first
+   * served). Give it back with {@linkcode Pool.prototype.ret}.
+   *
+   * @param options `timeout` (overrides the pool's) and `signal`.
+   * @returns The object, now yours until you give it back.
+   * @throws {TimeoutError} Nothing came within the timeout; `cause` is the
+   * last creation error if the pool could not create objects meanwhile.
+   * @throws {CreationError} Without timeout, a creation failed (its error is
+   * the `cause`).
+   * @throws {OverloadError} `maxWaiting` tasks already wait.
+   * @throws {PoolError} The pool is shut down.
+   * @throws The signal's `reason` when it aborts.
+   *
+   * @example Get and give back
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n }) });
+   * const obj = await pool.get({ timeout: 1000 });
+   * try {
+   *   console.assert(obj.n === 0);
+   * } finally {
+   *   pool.ret(obj);
+   * }
+   * await pool.shutdown();
+   * ```
+   */
+  get(options?: GetOptions): Promise<T> {
+    const idle = this.#idle;
+    // Fast path: an idle object and nothing to run before lending it. No
+    // timer, no listener, one promise.
+    if (
+      idle.length !== 0 && this.#plainGet &&
+      (options === undefined ||
+        ((options.signal === undefined || options.signal.aborted === false) &&
+          (options.timeout === undefined ||
+            (typeof options.timeout === "number" && options.timeout >= 0))))
+    ) {
+      const e = idle.pop()!;
+      this.#lend(
+        e,
+        this.#captureStacks ? new Error("taken here").stack : undefined,
+      );
+      return Promise.resolve(e.obj);
+    }
+    return this.#getSlow(options);
+  }
+
+  #getSlow(options: GetOptions | undefined): Promise<T> {
+    let timeout = this.#timeout;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      try {
+        if (typeof options !== "object" || options === null) {
+          throw new TypeError(
+            `Cannot get an object as 'options' must be an object: current value is ${
+              show(options)
+            }`,
+          );
+        }
+        if (options.timeout !== undefined) {
+          checkTimeout("Cannot get an object", "timeout", options.timeout);
+          timeout = options.timeout;
+        }
+        if (options.signal !== undefined) {
+          checkSignal("Cannot get an object", "signal", options.signal);
+          signal = options.signal;
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.#closed) {
+      return Promise.reject(
+        new PoolError(
+          `Pool ${this.id} is shut down: it lends nothing more; create a new pool if you still need objects`,
+        ),
+      );
+    }
+    if (signal !== undefined && signal.aborted) {
+      this.#naborts++;
+      return Promise.reject(signal.reason);
+    }
+    if (
+      this.#maxWaiting !== 0 && this.#idle.length === 0 &&
+      this.#waiters.size >= this.#maxWaiting
+    ) {
+      this.#noverloads++;
+      return Promise.reject(
+        new OverloadError(
+          `Pool ${this.id} is overloaded: ${this.#waiters.size} tasks already wait (maxWaiting ${this.#maxWaiting}); answer "busy" and retry later, or raise maxSize or maxWaiting`,
+        ),
+      );
+    }
+    if (timeout > MAX_TIMER_DELAY) timeout = Infinity;
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    const w = new Waiter<T>(resolve, reject, timeout, this.#onAbort);
+    w.since = performance.now();
+    if (this.#captureStacks) w.stack = new Error("taken here").stack;
+    this.#waiters.push(w);
+    if (w.timed) w.timer = globalThis.setTimeout(this.#onTimeout, timeout, w);
+    if (signal !== undefined) {
+      w.signal = signal;
+      signal.addEventListener("abort", w);
+    }
+    this.#dispatch();
+    return promise;
+  }
+
+  /**
+   * Lends an object for the time of `fn`, and always gives it back, even when
+   * `fn` throws. When `fn` throws or rejects, the object is suspect: it goes
+   * through `health` (when set) before anyone else gets it, and is closed if
+   * it fails.
+   *
+   * @typeParam R What `fn` returns.
+   * @param fn Receives the object; may be async.
+   * @param options As for {@linkcode Pool.prototype.get}.
+   * @returns What `fn` returns.
+   * @throws What `get` throws, or what `fn` throws.
+   *
+   * @example Run a query
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({ query: async (q: string) => [q] }) });
+   * const rows = await pool.use((db) => db.query("SELECT 1"), { timeout: 1000 });
+   * console.assert(rows[0] === "SELECT 1");
+   * await pool.shutdown();
+   * ```
+   */
+  async use<R>(
+    fn: (obj: T) => R | PromiseLike<R>,
+    options?: GetOptions,
+  ): Promise<R> {
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot use an object as 'fn' must be a function: current value is ${
+          show(fn)
+        }`,
+      );
+    }
+    const obj = await this.get(options);
+    let result: R;
+    try {
+      result = await fn(obj);
+    } catch (err) {
+      await this.#giveBack(obj, this.#health === undefined ? NORMAL : SUSPECT);
+      throw err;
+    }
+    await this.#giveBack(obj, NORMAL);
+    return result;
+  }
+
+  /**
+   * Lends an object as a {@linkcode Lease} that gives it back when disposed,
+   * for `await using`. A disposer cannot see whether its scope threw: call
+   * {@linkcode Lease.prototype.broken} to have the object closed instead.
+   *
+   * @param options As for {@linkcode Pool.prototype.get}.
+   * @returns A lease holding the object in `obj`.
+   * @throws What `get` throws.
+   *
+   * @example Scope-bound borrowing
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n }) });
+   * {
+   *   await using lease = await pool.lease();
+   *   console.assert(lease.obj.n === 0);
+   * } // given back here
+   * console.assert(pool.stats().navail === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  async lease(options?: GetOptions): Promise<Lease<T>> {
+    return new Lease(this, await this.get(options));
+  }
+
+  /** Marks an idle entry as lent. */
+  #lend(e: Entry<T>, stack: string | undefined): void {
+    e.state = USING;
+    e.uses++;
+    this.#nusing++;
+    this.#nuses++;
+    if (this.#timed) {
+      e.lastGet = performance.now();
+      e.warned = false;
+    }
+    e.stack = stack;
+  }
+
+  /** Serves waiters from idle objects, then starts the creations needed. */
+  #dispatch(): void {
+    while (this.#waiters.size !== 0 && this.#idle.length !== 0) {
+      this.#handTo(this.#idle.pop()!, this.#waiters.shift()!);
+    }
+    this.#pump();
+  }
+
+  /** Gives an available entry to a waiter that just left the queue. */
+  #handTo(e: Entry<T>, w: Waiter<T>): void {
+    if (this.#plainGet) {
+      this.#settle(w);
+      this.#lend(e, w.stack);
+      w.resolve(e.obj);
+      return;
+    }
+    e.state = BUSY;
+    void this.#handToSlow(e, w);
+  }
+
+  async #handToSlow(e: Entry<T>, w: Waiter<T>): Promise<void> {
+    const now = performance.now();
+    if (this.#maxLifetime !== 0 && now >= e.expires) {
+      this.#destroy(e, "lifetime");
+      return this.#requeue(w);
+    }
+    if (this.#check !== undefined && now - e.lastRet >= this.#checkBypass) {
+      if (!(await this.#isGood(e, this.#check, "check"))) {
+        this.#destroy(e, "check");
+        return this.#requeue(w);
+      }
+    }
+    if (w.settled) return this.#makeAvailable(e);
+    this.#lend(e, w.stack);
+    if (this.#getter !== undefined) {
+      await this.#callHook("getter", this.#getter, e.obj);
+      if (e.state !== USING) return; // killed meanwhile
+      if (w.settled) {
+        // the waiter gave up meanwhile: the object goes back, unharmed
+        this.#nusing--;
+        return this.#makeAvailable(e);
+      }
+    }
+    this.#settle(w);
+    w.resolve(e.obj);
+  }
+
+  /** Puts back at the front a waiter whose object turned out bad. */
+  #requeue(w: Waiter<T>): void {
+    if (!w.settled && !this.#closed) this.#waiters.unshift(w);
+    this.#dispatch();
+  }
+
+  /** Detaches a waiter from its timer and signal before settling it. */
+  #settle(w: Waiter<T>): void {
+    w.settled = true;
+    if (w.timer !== undefined) globalThis.clearTimeout(w.timer);
+    if (w.signal !== undefined) w.signal.removeEventListener("abort", w);
+    const waited = performance.now() - w.since;
+    this.#nwaits++;
+    this.#waitTime += waited;
+    if (waited > this.#waitMax) this.#waitMax = waited;
+  }
+
+  readonly #onTimeout = (w: Waiter<T>): void => {
+    if (w.settled) return;
+    w.timer = undefined;
+    this.#waiters.remove(w);
+    this.#settle(w);
+    this.#ntimeouts++;
+    const cause = this.#failures > 0 ? this.#lastCreateError : undefined;
+    w.reject(
+      new TimeoutError(
+        `Timed out after ${
+          ms(w.timeout)
+        } waiting for an object of pool ${this.id} (${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
+          this.#maxSize || "unlimited"
+        })${
+          cause !== undefined
+            ? `; the last creation failed: ${message(cause)}`
+            : "; give objects back sooner, or raise maxSize or the timeout"
+        }`,
+        cause !== undefined ? { cause } : undefined,
+      ),
+    );
+    this.#pump();
+  };
+
+  readonly #onAbort = (w: Waiter<T>): void => {
+    if (w.settled) return;
+    this.#waiters.remove(w);
+    this.#settle(w);
+    this.#naborts++;
+    w.reject(w.signal!.reason);
+  };
+
+  // -------------------------------------------------------------- returning
+
+  /**
+   * Gives back an object lent by {@linkcode Pool.prototype.get}. A second
+   * return of the same object, or of one the pool does not hold (killed for
+   * being held too long, or foreign), is ignored with a warning naming it.
+   *
+   * @param obj The object to give back.
+   * @param options `broken: true` closes it instead of lending it again.
+   * @returns Nothing, or a promise when `retter` or `reset` must run first;
+   * it never rejects.
+   *
+   * @example Give back a broken connection
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n, alive: true }) });
+   * const conn = await pool.get();
+   * conn.alive = false; // say the server hung up
+   * pool.ret(conn, { broken: true }); // closed, never lent again
+   * console.assert((await pool.get()).n === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  ret(obj: T, options?: RetOptions): void | Promise<void> {
+    return this.#giveBack(
+      obj,
+      options !== undefined && options.broken === true ? BROKEN : NORMAL,
+    );
+  }
+
+  #giveBack(obj: T, how: number): void | Promise<void> {
+    const e = this.#entries.get(obj);
+    if (e === undefined || e.state !== USING) return this.#badReturn(obj, e);
+    this.#nusing--;
+    if (this.#timed) {
+      e.lastRet = performance.now();
+      if (e.warned) {
+        this.#log.warn(
+          `${this.#trace(e)} came back after ${ms(e.lastRet - e.lastGet)}`,
+        );
+      }
+    }
+    if (how === BROKEN) {
+      e.state = BUSY;
+      this.#destroy(e, "broken");
+      this.#pump();
+      return;
+    }
+    if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
+    e.state = BUSY;
+    return this.#giveBackSlow(e, how);
+  }
+
+  async #giveBackSlow(e: Entry<T>, how: number): Promise<void> {
+    if (this.#retter !== undefined) {
+      await this.#callHook("retter", this.#retter, e.obj);
+    }
+    if (this.#reset !== undefined) {
+      try {
+        await this.#reset(e.obj);
+      } catch (err) {
+        this.#log.error(
+          `reset failed on ${this.#trace(e)}, closing it: ${message(err)}`,
+        );
+        this.#destroy(e, "reset");
+        return this.#pump();
+      }
+    }
+    if (how === SUSPECT && this.#health !== undefined) {
+      if (!(await this.#isGood(e, this.#health, "health"))) {
+        this.#destroy(e, "health");
+        return this.#pump();
+      }
+    }
+    this.#makeAvailable(e);
+  }
+
+  #badReturn(obj: T, e: Entry<T> | undefined): void {
+    let what: string;
+    try {
+      what = this.#tracer !== undefined
+        ? String(this.#tracer(obj))
+        : e !== undefined
+        ? this.#trace(e)
+        : show(obj);
+    } catch (err) {
+      what = `an object (tracer threw: ${message(err)})`;
+    }
+    this.#log.warn(
+      e === undefined
+        ? `ignoring the return of ${what}: this pool does not hold it (returned twice, killed for being held too long, or from another pool)`
+        : `ignoring the return of ${what}: it is not lent out (returned twice?)`,
+    );
+  }
+
+  /**
+   * An entry is available again: retire it if due, else hand it to the
+   * oldest waiter, else keep it idle.
+   */
+  #makeAvailable(e: Entry<T>): void {
+    if (this.#closed) {
+      this.#destroy(e, "shutdown");
+      return;
+    }
+    if (this.#maxUse !== 0 && e.uses >= this.#maxUse) {
+      e.state = BUSY;
+      this.#destroy(e, "wornout");
+      return this.#pump();
+    }
+    if (this.#maxSize !== 0 && this.#entries.size > this.#maxSize) {
+      e.state = BUSY;
+      this.#destroy(e, "resized");
+      return this.#pump();
+    }
+    if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
+      e.state = BUSY;
+      this.#destroy(e, "lifetime");
+      return this.#pump();
+    }
+    const w = this.#waiters.shift();
+    if (w !== undefined) return this.#handTo(e, w);
+    e.state = IDLE;
+    this.#idle.push(e);
+  }
+
+  // ---------------------------------------------------------------- creating
+
+  /** Starts the creations that demand (waiters, minSize) calls for. */
+  #pump(): void {
+    if (this.#pumping || this.#closed) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const total = this.#entries.size + this.#creating;
+        if (this.#creating >= this.#maxCreating) break;
+        if (this.#maxSize !== 0 && total >= this.#maxSize) break;
+        // During a back-off only waiters without deadline are owed an
+        // attempt (the original's rule); the others wait for the retry.
+        const wanted = this.#backoffTimer === undefined
+          ? total < this.#minSize || this.#waiters.size > this.#creating
+          : this.#waiters.untimedSize > this.#creating;
+        if (!wanted) break;
+        this.#create();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#checkReady();
+  }
+
+  #create(): void {
+    this.#creating++;
+    const n = this.#ncreating++;
+    let result: T | PromiseLike<T>;
+    try {
+      result = this.#fun(n);
+    } catch (err) {
+      this.#createFailed(n, err);
+      return;
+    }
+    if (!isThenable(result)) {
+      this.#created(n, result);
+      return;
+    }
+    if (this.#createTimeout === Infinity) {
+      result.then(
+        (obj) => this.#created(n, obj),
+        (err) => this.#createFailed(n, err),
+      );
+      return;
+    }
+    let late = false;
+    const timer = backgroundTimeout(
+      () => {
+        late = true;
+        this.#createFailed(
+          n,
+          new CreationError(
+            `fun did not settle within createTimeout (${
+              ms(this.#createTimeout)
+            })`,
+          ),
+        );
+      },
+      this.#createTimeout,
+      undefined,
+    );
+    result.then(
+      (obj) => {
+        if (!late) {
+          globalThis.clearTimeout(timer);
+          return this.#created(n, obj);
+        }
+        // the slot was given up: close what arrived, never leak it
+        this.#ncreated++;
+        this.#log.warn(
+          `object #${n} arrived after createTimeout; closing it`,
+        );
+        this.#closeLoose(obj, n, "late");
+      },
+      (err) => {
+        if (!late) {
+          globalThis.clearTimeout(timer);
+          this.#createFailed(n, err);
+        }
+      },
+    );
+  }
+
+  #created(n: number, obj: T): void {
+    this.#creating--;
+    if (obj === undefined || obj === null) {
+      return this.#createFailed(
+        n,
+        new CreationError(
+          `fun returned ${obj}: it must return the object to pool`,
+        ),
+        true,
+      );
+    }
+    if (this.#entries.has(obj)) {
+      return this.#createFailed(
+        n,
+        new CreationError(
+          `fun returned an object this pool already holds (${
+            this.#trace(this.#entries.get(obj)!)
+          }): it must return a new object each time`,
+        ),
+        true,
+      );
+    }
+    this.#ncreated++;
+    if (this.#closed) {
+      this.#closeLoose(obj, n, "late");
+      return this.#checkDrained();
+    }
+    this.#failures = 0;
+    this.#lastCreateError = undefined;
+    if (this.#backoffTimer !== undefined) {
+      globalThis.clearTimeout(this.#backoffTimer);
+      this.#backoffTimer = undefined;
+    }
+    const now = performance.now();
+    const expires = this.#maxLifetime === 0
+      ? Infinity
+      : now + this.#maxLifetime * (1 - Math.random() * this.#maxLifetimeJitter);
+    const e = new Entry(obj, n, now, expires);
+    this.#entries.set(obj, e);
+    this.#log.debug(`created ${this.#trace(e)}`);
+    if (this.#opener === undefined) {
+      this.#makeAvailable(e);
+      return this.#pump();
+    }
+    const opened = this.#callHook("opener", this.#opener, obj);
+    if (opened === undefined) {
+      this.#makeAvailable(e);
+      return this.#pump();
+    }
+    void opened.then(() => {
+      if (e.state === DEAD) return;
+      this.#makeAvailable(e);
+      this.#pump();
+    });
+  }
+
+  #createFailed(n: number, err: unknown, counted = false): void {
+    if (!counted) this.#creating--;
+    this.#ncreateErrors++;
+    const cause = err instanceof CreationError && err.cause !== undefined
+      ? err.cause
+      : err;
+    this.#lastCreateError = cause;
+    if (this.#closed) return this.#checkDrained();
+    this.#failures++;
+    const error = err instanceof CreationError
+      ? new CreationError(
+        `Cannot create object #${n} for pool ${this.id}: ${err.message}`,
+        { cause: err },
+      )
+      : new CreationError(
+        `Cannot create object #${n} for pool ${this.id}: ${
+          message(err)
+        }; is the backend up? The pool retries in the background; pass a timeout to get() to wait for it`,
+        { cause: err },
+      );
+    // The oldest waiter without deadline is owed this error (the original's
+    // rule); waiters with a deadline keep waiting for the retry.
+    const w = this.#waiters.shiftUntimed();
+    if (w !== undefined) {
+      this.#settle(w);
+      w.reject(error);
+    } else {
+      this.#log.error(error.message);
+    }
+    this.#failReady(error);
+    const base = Math.min(
+      this.#backoffMax,
+      this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
+    );
+    const pause = base / 2 + (Math.random() * base) / 2;
+    if (this.#backoffTimer !== undefined) {
+      globalThis.clearTimeout(this.#backoffTimer);
+    }
+    this.#backoffTimer = backgroundTimeout(
+      this.#onBackoffDone,
+      pause,
+      undefined,
+    );
+    this.#pump();
+  }
+
+  readonly #onBackoffDone = (): void => {
+    this.#backoffTimer = undefined;
+    this.#pump();
+  };
+
+  // ---------------------------------------------------------------- retiring
+
+  /** Removes an entry from the pool and closes its object. */
+  #destroy(e: Entry<T>, reason: keyof ClosedByReason): void {
+    if (e.state === DEAD) return;
+    if (e.state === IDLE) {
+      const i = this.#idle.lastIndexOf(e);
+      if (i !== -1) this.#idle.splice(i, 1);
+    } else if (e.state === USING) {
+      this.#nusing--;
+    }
+    e.state = DEAD;
+    this.#entries.delete(e.obj);
+    this.#log.debug(`closing ${this.#trace(e)} (${reason})`);
+    this.#closeLoose(e.obj, e.n, reason);
+    this.#checkDrained();
+  }
+
+  /** Calls the closer on an object that is no longer in the pool. */
+  #closeLoose(obj: T, n: number, reason: keyof ClosedByReason): void {
+    this.#ndestroys++;
+    this.#closedBy[reason]++;
+    if (reason === "wornout") this.#nwornout++;
+    else if (reason === "recycled") this.#nrecycled++;
+    else if (reason === "killed") this.#nkilled++;
+    else if (reason === "health") this.#badHealth++;
+    if (this.#closer === undefined) return;
+    const done = this.#callHook("closer", this.#closer, obj, n);
+    if (done !== undefined) {
+      this.#closing.add(done);
+      void done.then(() => this.#closing.delete(done));
+    }
+  }
+
+  /**
+   * Calls a hook; logs what it throws. Returns a promise only when the hook
+   * returned one, so that sync hooks stay sync.
+   */
+  #callHook(
+    name: string,
+    hook: Hook<T>,
+    obj: T,
+    n?: number,
+  ): Promise<void> | undefined {
+    const failed = (err: unknown) => {
+      this.#log.error(
+        `${name} threw on ${
+          n !== undefined ? `object #${n}` : this.#traceObj(obj)
+        }: ${message(err)}`,
+      );
+    };
+    try {
+      const r = hook(obj);
+      if (isThenable(r)) return Promise.resolve(r).then(() => {}, failed);
+    } catch (err) {
+      failed(err);
+    }
+    return undefined;
+  }
+
+  /** Runs `health` or `check` on an entry under the pool's own work. */
+  async #isGood(
+    e: Entry<T>,
+    hook: CheckHook<T>,
+    name: "health" | "check",
+  ): Promise<boolean> {
+    if (name === "health") this.#nhealth++;
+    try {
+      const r = hook(e.obj);
+      const settled = isThenable(r)
+        ? await settleWithin(r, this.#healthTimeout, true)
+        : { ok: true as const, value: r };
+      if (!settled.ok) {
+        if (name === "health") this.#hcErrors++;
+        this.#log.error(
+          `${name} of ${this.#trace(e)} took longer than healthTimeout (${
+            ms(this.#healthTimeout)
+          }); counting it as bad`,
+        );
+        return false;
+      }
+      if (settled.value === false) {
+        this.#log.warn(`${name} says ${this.#trace(e)} is bad`);
+        return false;
+      }
+      return true;
+    } catch (err) {
+      if (name === "health") this.#hcErrors++;
+      this.#log.error(`${name} threw on ${this.#trace(e)}: ${message(err)}`);
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------ housekeeping
+
+  readonly #onHousekeepingTick = (): void => {
+    if (!this.#hkRunning) void this.#housekeep();
+  };
+
+  /**
+   * One housekeeping round: warn about or kill objects held too long,
+   * recycle idle ones above `minSize`, retire old ones, check health every
+   * `healthFreq` rounds, refill to `minSize`.
+   */
+  async #housekeep(): Promise<void> {
+    this.#hkRunning = true;
+    const start = performance.now();
+    this.#hkLast = start;
+    this.#hkRounds++;
+    try {
+      this.#watchUsing(start);
+      this.#retireIdle(start);
+      if (
+        this.#health !== undefined && this.#hkRounds % this.#healthFreq === 0
+      ) {
+        await this.#healthRound();
+      }
+    } catch (err) {
+      this.#hkErrors++;
+      this.#log.error(`housekeeping round failed: ${message(err)}`);
+    } finally {
+      this.#hkTime += performance.now() - start;
+      this.#hkRunning = false;
+      this.#pump();
+    }
+  }
+
+  #watchUsing(now: number): void {
+    const warn = this.#maxUsingDelay;
+    const kill = this.#maxUsingDelayKill;
+    if (warn === 0 && kill === 0) return;
+    for (const e of [...this.#entries.values()]) {
+      if (e.state !== USING) continue;
+      const held = now - e.lastGet;
+      if (kill !== 0 && held >= kill) {
+        this.#log.warn(
+          `killing ${this.#trace(e)}: held for ${
+            ms(held)
+          }, over maxUsingDelayKill (${
+            ms(kill)
+          }); a later return of it will be ignored${
+            e.stack !== undefined ? `; it was taken at:\n${e.stack}` : ""
+          }`,
+        );
+        this.#destroy(e, "killed");
+      } else if (warn !== 0 && held >= warn && !e.warned) {
+        e.warned = true;
+        this.#log.warn(
+          `${this.#trace(e)} held for ${ms(held)}, over maxUsingDelay (${
+            ms(warn)
+          })${e.stack !== undefined ? `; it was taken at:\n${e.stack}` : ""}`,
+        );
+      }
+    }
+  }
+
+  #retireIdle(now: number): void {
+    if (this.#maxLifetime !== 0) {
+      for (const e of [...this.#idle]) {
+        if (now >= e.expires) this.#destroy(e, "lifetime");
+      }
+    }
+    if (this.#maxAvailDelay !== 0) {
+      // oldest idle first: the idle stack's bottom
+      for (const e of [...this.#idle]) {
+        if (this.#entries.size <= this.#minSize) break;
+        if (now - e.lastRet >= this.#maxAvailDelay) {
+          this.#destroy(e, "recycled");
+        }
+      }
+    }
+  }
+
+  async #healthRound(): Promise<void> {
+    this.#hcRounds++;
+    for (const e of [...this.#idle]) {
+      if (this.#closed) break;
+      if (e.state !== IDLE) continue; // lent meanwhile
+      this.#idle.splice(this.#idle.indexOf(e), 1);
+      e.state = BUSY;
+      this.#nborrows++;
+      const good = await this.#isGood(e, this.#health!, "health");
+      this.#nreturns++;
+      if (good) this.#makeAvailable(e);
+      else this.#destroy(e, "health");
+    }
+  }
+
+  // ------------------------------------------------------------------ sizing
+
+  /**
+   * Resolves once `minSize` objects exist, for services that should not
+   * accept work before their backend is reachable. Without timeout it fails
+   * at the first creation error; with one, it rides out failures until then.
+   *
+   * @param options `timeout` and `signal`.
+   * @returns Resolves when `minSize` objects exist.
+   * @throws {CreationError} Without timeout: a creation failed.
+   * @throws {TimeoutError} Not ready in time; `cause` is the last creation
+   * error.
+   * @throws {PoolError} The pool was shut down.
+   *
+   * @example Wait for the backend at start-up
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: async (n) => ({ n }), minSize: 2 });
+   * await pool.ready({ timeout: 5000 });
+   * console.assert(pool.stats().nobjs === 2);
+   * await pool.shutdown();
+   * ```
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    let timeout = Infinity;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      try {
+        if (options.timeout !== undefined) {
+          checkTimeout("Cannot wait for the pool", "timeout", options.timeout);
+          timeout = Math.min(options.timeout, MAX_TIMER_DELAY);
+        }
+        if (options.signal !== undefined) {
+          checkSignal("Cannot wait for the pool", "signal", options.signal);
+          signal = options.signal;
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.#closed) {
+      return Promise.reject(new PoolError(`Pool ${this.id} is shut down`));
+    }
+    if (this.#entries.size >= this.#minSize) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const r: ReadyWaiter = {
+      resolve,
+      reject,
+      timed: timeout !== Infinity,
+      timer: undefined,
+      signal,
+      onAbort: undefined,
+    };
+    this.#readyWaiters.push(r);
+    if (r.timed) {
+      r.timer = globalThis.setTimeout(() => {
+        const cause = this.#failures > 0 ? this.#lastCreateError : undefined;
+        this.#endReady(
+          r,
+          new TimeoutError(
+            `Pool ${this.id} not ready after ${
+              ms(timeout)
+            }: ${this.#entries.size} of minSize ${this.#minSize} objects exist${
+              cause !== undefined
+                ? `; the last creation failed: ${message(cause)}`
+                : ""
+            }`,
+            cause !== undefined ? { cause } : undefined,
+          ),
+        );
+      }, timeout);
+    }
+    if (signal !== undefined) {
+      r.onAbort = () => this.#endReady(r, signal.reason);
+      signal.addEventListener("abort", r.onAbort);
+    }
+    return promise;
+  }
+
+  #endReady(r: ReadyWaiter, error?: unknown): void {
+    const i = this.#readyWaiters.indexOf(r);
+    if (i === -1) return;
+    this.#readyWaiters.splice(i, 1);
+    if (r.timer !== undefined) globalThis.clearTimeout(r.timer);
+    if (r.onAbort !== undefined) {
+      r.signal!.removeEventListener("abort", r.onAbort);
+    }
+    if (error === undefined) r.resolve();
+    else r.reject(error);
+  }
+
+  #checkReady(): void {
+    if (
+      this.#readyWaiters.length !== 0 && this.#entries.size >= this.#minSize
+    ) {
+      for (const r of [...this.#readyWaiters]) this.#endReady(r);
+    }
+  }
+
+  #failReady(error: unknown): void {
+    for (const r of [...this.#readyWaiters]) {
+      if (!r.timed) this.#endReady(r, error);
+    }
+  }
+
+  /**
+   * Changes `minSize` and `maxSize` of a live pool. Growing serves waiters
+   * at once; shrinking closes idle objects above the new `maxSize` now, and
+   * lent ones as they come back.
+   *
+   * @param options The new sizes; those left out stay.
+   * @throws {TypeError} A size is not a number.
+   * @throws {RangeError} A size is negative or `minSize > maxSize`.
+   *
+   * @example Grow for a busy hour
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n }), maxSize: 2 });
+   * pool.resize({ maxSize: 10, minSize: 4 });
+   * console.assert(pool.stats().config.maxSize === 10);
+   * await pool.shutdown();
+   * ```
+   */
+  resize(options: ResizeOptions): void {
+    const what = "Cannot resize pool";
+    const { minSize = this.#minSize, maxSize = this.#maxSize } = options ?? {};
+    checkCount(what, "minSize", minSize);
+    checkCount(what, "maxSize", maxSize);
+    if (maxSize > 0 && minSize > maxSize) {
+      throw new RangeError(
+        `${what} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+      );
+    }
+    this.#minSize = minSize;
+    this.#maxSize = maxSize;
+    if (this.#closed) return;
+    if (maxSize !== 0) {
+      // oldest idle first
+      for (const e of [...this.#idle]) {
+        if (this.#entries.size <= maxSize) break;
+        this.#destroy(e, "resized");
+      }
+    }
+    this.#dispatch();
+  }
+
+  // ------------------------------------------------------------------- stats
+
+  /** A debug name for an entry: its tracer, or its creation number. */
+  #trace(e: Entry<T>): string {
+    if (this.#tracer === undefined) return `object #${e.n}`;
+    return `object #${e.n} (${this.#traceObj(e.obj)})`;
+  }
+
+  #traceObj(obj: T): string {
+    if (this.#tracer === undefined) return show(obj);
+    try {
+      return String(this.#tracer(obj));
+    } catch (err) {
+      return `tracer threw: ${message(err)}`;
+    }
+  }
+
+  #objectStats(e: Entry<T>, now: number): ObjectStats {
+    const data: ObjectStats = {
+      n: e.n,
+      uses: e.uses,
+      age: now - e.created,
+      lastGet: this.#timed && e.uses > 0 ? now - e.lastGet : null,
+      lastRet: this.#timed ? now - e.lastRet : null,
+    };
+    try {
+      if (this.#statsHook !== undefined) data.stats = this.#statsHook(e.obj);
+      else if (this.#tracer !== undefined) {
+        data.trace = String(this.#tracer(e.obj));
+      } else data.str = String(e.obj);
+    } catch (err) {
+      data.str = `stats hook threw: ${message(err)}`;
+    }
+    return data;
+  }
+
+  /**
+   * A JSON-compatible snapshot: configuration, current counts, cumulative
+   * counters, housekeeping timings and per-object details (through the
+   * `stats` or `tracer` hook). `String(pool)` is its JSON.
+   *
+   * @returns The snapshot.
+   *
+   * @example Monitor a pool
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n }), minSize: 2 });
+   * const s = pool.stats();
+   * console.assert(s.nobjs === 2 && s.navail === 2 && s.ncreated === 2);
+   * console.assert(JSON.parse(String(pool)).id === pool.id);
+   * await pool.shutdown();
+   * ```
+   */
+  stats(): PoolStats {
+    const now = performance.now();
+    const avail: ObjectStats[] = [];
+    const using: ObjectStats[] = [];
+    const busy: ObjectStats[] = [];
+    for (const e of this.#entries.values()) {
+      (e.state === IDLE ? avail : e.state === USING ? using : busy).push(
+        this.#objectStats(e, now),
+      );
+    }
+    return {
+      id: this.id,
+      started: new Date(this.#started).toISOString(),
+      running: now - this.#startedPerf,
+      shutdown: this.#closed,
+      config: {
+        minSize: this.#minSize,
+        maxSize: this.#maxSize,
+        timeout: this.#timeout === Infinity ? null : this.#timeout,
+        maxUse: this.#maxUse,
+        maxAvailDelay: this.#maxAvailDelay,
+        maxUsingDelay: this.#maxUsingDelay,
+        maxUsingDelayKill: this.#maxUsingDelayKill,
+        healthFreq: this.#healthFreq,
+        delay: this.#delay,
+        maxCreating: this.#maxCreating,
+        maxWaiting: this.#maxWaiting,
+        maxLifetime: this.#maxLifetime,
+      },
+      navail: this.#idle.length,
+      nusing: this.#nusing,
+      nbusy: this.#entries.size - this.#idle.length - this.#nusing,
+      nobjs: this.#entries.size,
+      creating: this.#creating,
+      nwaiting: this.#waiters.size,
+      ncreating: this.#ncreating,
+      ncreated: this.#ncreated,
+      ncreateErrors: this.#ncreateErrors,
+      nuses: this.#nuses,
+      nkilled: this.#nkilled,
+      nrecycled: this.#nrecycled,
+      nwornout: this.#nwornout,
+      nborrows: this.#nborrows,
+      nreturns: this.#nreturns,
+      ndestroys: this.#ndestroys,
+      nhealth: this.#nhealth,
+      badHealth: this.#badHealth,
+      hkRounds: this.#hkRounds,
+      hkErrors: this.#hkErrors,
+      hcRounds: this.#hcRounds,
+      hcErrors: this.#hcErrors,
+      hkTime: this.#hkTime,
+      hkLast: Number.isNaN(this.#hkLast) ? null : now - this.#hkLast,
+      nwaits: this.#nwaits,
+      waitTime: this.#waitTime,
+      waitMax: this.#waitMax,
+      ntimeouts: this.#ntimeouts,
+      naborts: this.#naborts,
+      noverloads: this.#noverloads,
+      closedBy: { ...this.#closedBy },
+      avail,
+      using,
+      busy,
+    };
+  }
+
+  /**
+   * The JSON of {@linkcode Pool.prototype.stats}.
+   *
+   * @returns JSON text.
+   *
+   * @example Log a pool
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * console.assert(String(pool).startsWith("{"));
+   * await pool.shutdown();
+   * ```
+   */
+  toString(): string {
+    return JSON.stringify(this.stats());
+  }
+
+  /**
+   * `JSON.stringify(pool)` gives the stats.
+   *
+   * @returns The same as {@linkcode Pool.prototype.stats}.
+   *
+   * @example Embed a pool in a health endpoint
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: () => ({}) });
+   * console.assert(JSON.parse(JSON.stringify({ pool })).pool.nobjs === 1);
+   * await pool.shutdown();
+   * ```
+   */
+  toJSON(): PoolStats {
+    return this.stats();
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Shuts the pool down: stops housekeeping, rejects pending and later `get`s
+   * with {@linkcode PoolError}, closes idle objects, waits up to the timeout
+   * for lent objects to come back (then closes them anyway), and waits again
+   * up to the timeout for closers; what is abandoned is logged. Calling it
+   * again returns the same promise. Every object is closed exactly once and
+   * no timer is left behind.
+   *
+   * @param options `timeout` overrides the pool's `shutdownTimeout`.
+   * @returns Resolves when done; never rejects.
+   *
+   * @example Shut down at exit
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * const closed: number[] = [];
+   * const pool = new Pool({
+   *   fun: (n) => ({ n }),
+   *   minSize: 2,
+   *   closer: (o) => void closed.push(o.n),
+   * });
+   * await pool.shutdown();
+   * console.assert(closed.length === 2);
+   * ```
+   */
+  shutdown(options?: ShutdownOptions): Promise<void> {
+    if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
+    let limit = this.#shutdownTimeout;
+    if (options?.timeout !== undefined) {
+      try {
+        checkTimeout("Cannot shut down", "timeout", options.timeout);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      limit = options.timeout;
+    }
+    this.#shutdownPromise = this.#shutdown(limit);
+    return this.#shutdownPromise;
+  }
+
+  async #shutdown(limit: number): Promise<void> {
+    this.#closed = true;
+    if (this.#hkTimer !== undefined) {
+      globalThis.clearInterval(this.#hkTimer);
+      this.#hkTimer = undefined;
+    }
+    if (this.#backoffTimer !== undefined) {
+      globalThis.clearTimeout(this.#backoffTimer);
+      this.#backoffTimer = undefined;
+    }
+    const refused = () =>
+      new PoolError(
+        `Pool ${this.id} was shut down while this task waited for an object`,
+      );
+    for (const w of this.#waiters.drain()) {
+      this.#settle(w);
+      w.reject(refused());
+    }
+    for (const r of [...this.#readyWaiters]) this.#endReady(r, refused());
+    for (const e of [...this.#idle]) this.#destroy(e, "shutdown");
+    if (this.#entries.size !== 0 || this.#creating !== 0) {
+      const drained = new Promise<void>((resolve) => this.#drained = resolve);
+      const done = await settleWithin(drained, limit, false);
+      this.#drained = undefined;
+      if (!done.ok) {
+        const left = [...this.#entries.values()];
+        this.#log.warn(
+          `shutdown: ${left.length} objects not given back within ${
+            ms(limit)
+          }, closing them anyway: ${
+            left.map((e) => this.#trace(e)).join(", ")
+          }${
+            this.#creating !== 0
+              ? `; ${this.#creating} creations still running will be closed when they end`
+              : ""
+          }`,
+        );
+        for (const e of left) this.#destroy(e, "shutdown");
+      }
+    }
+    if (this.#closing.size !== 0) {
+      const pending = this.#closing.size;
+      const done = await settleWithin(
+        Promise.all(this.#closing),
+        limit,
+        false,
+      );
+      if (!done.ok) {
+        this.#log.warn(
+          `shutdown: abandoned ${this.#closing.size} of ${pending} closers still running after ${
+            ms(limit)
+          }`,
+        );
+      }
+    }
+    this.#log.info("shut down");
+  }
+
+  #checkDrained(): void {
+    if (
+      this.#drained !== undefined && this.#entries.size === 0 &&
+      this.#creating === 0
+    ) this.#drained();
+  }
+
+  /**
+   * Same as {@linkcode Pool.prototype.shutdown}, for `await using`.
+   *
+   * @returns Resolves when the pool is shut down.
+   *
+   * @example A pool bound to a scope
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   *
+   * {
+   *   await using pool = new Pool({ fun: () => ({}) });
+   *   await pool.use(() => {});
+   * } // shut down here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
+// how an object comes back
+const NORMAL = 0;
+const SUSPECT = 1; // a use() callback threw: check health before lending
+const BROKEN = 2; // the borrower says it is broken: close it

@@ -1,0 +1,168 @@
+/**
+ * The shape of {@linkcode Pool.prototype.stats}: a JSON-compatible snapshot.
+ *
+ * @module
+ */
+
+import type { JsonValue } from "./options.ts";
+// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
+import type { Pool } from "./pool.ts";
+
+/** Why objects were closed, for {@linkcode PoolStats}. */
+export interface ClosedByReason {
+  /** `health` (housekeeping, or after a failed `use()`) said bad. */
+  health: number;
+  /** `check` said bad before lending. */
+  check: number;
+  /** Idle longer than `maxAvailDelay` above `minSize`. */
+  recycled: number;
+  /** Held longer than `maxUsingDelayKill`. */
+  killed: number;
+  /** Used `maxUse` times. */
+  wornout: number;
+  /** Older than `maxLifetime`. */
+  lifetime: number;
+  /** Given back as broken. */
+  broken: number;
+  /** `reset` threw. */
+  reset: number;
+  /** Above `maxSize` after `resize()`. */
+  resized: number;
+  /** Arrived after `createTimeout` or after shutdown began. */
+  late: number;
+  /** Closed by `shutdown()`. */
+  shutdown: number;
+}
+
+/** Details of one object in {@linkcode PoolStats}. */
+export interface ObjectStats {
+  /** Its creation number. */
+  n: number;
+  /** How many times it was lent. */
+  uses: number;
+  /** Milliseconds since it was created. */
+  age: number;
+  /** Milliseconds since it was last lent (`null` when not tracked). */
+  lastGet: number | null;
+  /** Milliseconds since it last came back (`null` when not tracked). */
+  lastRet: number | null;
+  /** What the `stats` hook said, when set. */
+  stats?: JsonValue;
+  /** What the `tracer` hook said, when set and `stats` is not. */
+  trace?: string;
+  /** `String(obj)`, when neither hook is set. */
+  str?: string;
+}
+
+/** The configuration part of {@linkcode PoolStats}. */
+export interface PoolConfigStats {
+  /** See {@linkcode PoolOptions.minSize}. */
+  minSize: number;
+  /** See {@linkcode PoolOptions.maxSize}. */
+  maxSize: number;
+  /** See {@linkcode PoolOptions.timeout}; `null` for no timeout. */
+  timeout: number | null;
+  /** See {@linkcode PoolOptions.maxUse}. */
+  maxUse: number;
+  /** See {@linkcode PoolOptions.maxAvailDelay}. */
+  maxAvailDelay: number;
+  /** See {@linkcode PoolOptions.maxUsingDelay}. */
+  maxUsingDelay: number;
+  /** See {@linkcode PoolOptions.maxUsingDelayKill}. */
+  maxUsingDelayKill: number;
+  /** See {@linkcode PoolOptions.healthFreq}. */
+  healthFreq: number;
+  /** The housekeeping period in effect; `0` when there is none. */
+  delay: number;
+  /** See {@linkcode PoolOptions.maxCreating}. */
+  maxCreating: number;
+  /** See {@linkcode PoolOptions.maxWaiting}. */
+  maxWaiting: number;
+  /** See {@linkcode PoolOptions.maxLifetime}. */
+  maxLifetime: number;
+}
+
+/**
+ * A JSON-compatible snapshot of a pool, from {@linkcode Pool.prototype.stats}.
+ * Counters whose name starts with `n` are cumulative unless said otherwise.
+ */
+export interface PoolStats {
+  /** The pool's id (its `name`). */
+  id: string;
+  /** When the pool was created (ISO 8601). */
+  started: string;
+  /** Milliseconds since the pool was created. */
+  running: number;
+  /** Whether `shutdown()` was called. */
+  shutdown: boolean;
+  /** The configuration. */
+  config: PoolConfigStats;
+  /** Now: idle objects, ready to lend. */
+  navail: number;
+  /** Now: objects lent out. */
+  nusing: number;
+  /** Now: objects under the pool's own work (hooks, checks). */
+  nbusy: number;
+  /** Now: objects alive (`navail + nusing + nbusy`). */
+  nobjs: number;
+  /** Now: creations in flight. */
+  creating: number;
+  /** Now: tasks waiting in `get`. */
+  nwaiting: number;
+  /** Creations attempted (the next creation number). */
+  ncreating: number;
+  /** Creations that succeeded. */
+  ncreated: number;
+  /** Creations that failed. */
+  ncreateErrors: number;
+  /** Objects handed out by `get`. */
+  nuses: number;
+  /** Objects taken back for being held too long. */
+  nkilled: number;
+  /** Objects closed for being idle too long above `minSize`. */
+  nrecycled: number;
+  /** Objects closed for reaching `maxUse`. */
+  nwornout: number;
+  /** Objects borrowed by housekeeping for a health check. */
+  nborrows: number;
+  /** Objects given back by housekeeping after a health check. */
+  nreturns: number;
+  /** Objects closed (closer called), for any reason. */
+  ndestroys: number;
+  /** Calls to `health`. */
+  nhealth: number;
+  /** Health checks that said bad. */
+  badHealth: number;
+  /** Housekeeping rounds. */
+  hkRounds: number;
+  /** Housekeeping rounds that failed. */
+  hkErrors: number;
+  /** Health check rounds. */
+  hcRounds: number;
+  /** Health checks that threw or timed out. */
+  hcErrors: number;
+  /** Total milliseconds spent in housekeeping. */
+  hkTime: number;
+  /** Milliseconds since the last housekeeping round began (`null`: none). */
+  hkLast: number | null;
+  /** `get` calls that had to wait. */
+  nwaits: number;
+  /** Total milliseconds waited by those calls. */
+  waitTime: number;
+  /** Longest wait in milliseconds. */
+  waitMax: number;
+  /** `get` calls that timed out. */
+  ntimeouts: number;
+  /** `get` calls aborted by their signal. */
+  naborts: number;
+  /** `get` calls refused by `maxWaiting`. */
+  noverloads: number;
+  /** Objects closed, by reason. */
+  closedBy: ClosedByReason;
+  /** Idle objects. */
+  avail: ObjectStats[];
+  /** Lent objects. */
+  using: ObjectStats[];
+  /** Objects under the pool's own work. */
+  busy: ObjectStats[];
+}
