@@ -64,3 +64,14 @@ export type {
   PoolConfigStats,
   PoolStats,
 } from "./stats.ts";
+export {
+  type ContextStore,
+  type ObjectFactory,
+  Proxy,
+  type ProxyConstructor,
+  ProxyContext,
+  type ProxyControls,
+  type ProxyOptions,
+  type ProxyPoolOptions,
+  type ProxyScope,
+} from "./proxy.ts";

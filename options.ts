@@ -233,6 +233,14 @@ export interface RetOptions {
    * @default {false}
    */
   broken?: boolean;
+  /**
+   * The borrower hit an error and the object may be broken: it goes through
+   * `health` (when set) before anyone else gets it, and is closed if that
+   * fails. This is what {@linkcode Pool.prototype.use} does when its
+   * callback throws.
+   * @default {false}
+   */
+  suspect?: boolean;
 }
 
 /** Options of {@linkcode Pool.prototype.shutdown}. */

@@ -497,11 +497,14 @@ export class Pool<T> implements AsyncDisposable {
   get(options?: GetOptions): Promise<T> {
     const idle = this.#idle;
     // Fast path: an idle object and nothing to run before lending it. No
-    // timer, no listener, one promise.
+    // timer, no listener, one promise. Options that are not a plain object
+    // take the slow path, which rejects them (and `null` must not throw
+    // synchronously here).
     if (
       idle.length !== 0 && this.#plainGet &&
       (options === undefined ||
-        ((options.signal === undefined || options.signal.aborted === false) &&
+        (typeof options === "object" && options !== null &&
+          (options.signal === undefined || options.signal.aborted === false) &&
           (options.timeout === undefined ||
             (typeof options.timeout === "number" && options.timeout >= 0))))
     ) {
@@ -783,7 +786,13 @@ export class Pool<T> implements AsyncDisposable {
   ret(obj: T, options?: RetOptions): void | Promise<void> {
     return this.#giveBack(
       obj,
-      options !== undefined && options.broken === true ? BROKEN : NORMAL,
+      options === undefined
+        ? NORMAL
+        : options.broken === true
+        ? BROKEN
+        : options.suspect === true && this.#health !== undefined
+        ? SUSPECT
+        : NORMAL,
     );
   }
 

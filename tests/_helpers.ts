@@ -21,7 +21,9 @@ export function fakeClock(): Clock {
 }
 
 /** Runs `fn` under a virtual clock, always uninstalled afterwards. */
-export async function withClock<R>(fn: (clock: Clock) => Promise<R>): Promise<R> {
+export async function withClock<R>(
+  fn: (clock: Clock) => Promise<R>,
+): Promise<R> {
   const clock = fakeClock();
   try {
     return await fn(clock);
@@ -31,9 +33,13 @@ export async function withClock<R>(fn: (clock: Clock) => Promise<R>): Promise<R>
 }
 
 /** A logger that keeps every message, by level. */
-export function recordingLogger(): Logger & { lines: string[]; at(level: string): string[] } {
+export function recordingLogger(): Logger & {
+  lines: string[];
+  at(level: string): string[];
+} {
   const lines: string[] = [];
-  const push = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
+  const push = (level: string) => (m: string) =>
+    void lines.push(`${level} ${m}`);
   return {
     lines,
     at: (level: string) => lines.filter((l) => l.startsWith(`${level} `)),

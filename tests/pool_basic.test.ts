@@ -38,7 +38,9 @@ describe("Pool: creation", () => {
   it("defaults to minSize 1 and unlimited maxSize", async () => {
     const pool = new Pool({ fun: (n) => ({ n }) });
     assert.equal(pool.stats().nobjs, 1);
-    const objs = await Promise.all(Array.from({ length: 20 }, () => pool.get()));
+    const objs = await Promise.all(
+      Array.from({ length: 20 }, () => pool.get()),
+    );
     assert.equal(new Set(objs).size, 20);
     assert.equal(pool.stats().nobjs, 20);
     assert.equal(pool.stats().config.maxSize, 0);
@@ -111,7 +113,11 @@ describe("Pool: creation", () => {
     assert.match(err.message, /no backend/);
     fail = false;
     const o = await pool.get();
-    assert.equal(pool.stats().nobjs, 1, "the failed creation did not keep the slot");
+    assert.equal(
+      pool.stats().nobjs,
+      1,
+      "the failed creation did not keep the slot",
+    );
     pool.ret(o);
     await pool.shutdown();
   });
@@ -131,7 +137,11 @@ describe("Pool: creation", () => {
   it("treats fun returning null, undefined or a held object as a creation error", async () => {
     const same = { same: true };
     for (const value of [null, undefined]) {
-      const pool = new Pool<object>({ fun: () => value as unknown as object, minSize: 0, logLevel: "off" });
+      const pool = new Pool<object>({
+        fun: () => value as unknown as object,
+        minSize: 0,
+        logLevel: "off",
+      });
       await assert.rejects(pool.get(), CreationError);
       await pool.shutdown();
     }
@@ -194,7 +204,11 @@ describe("Pool: lending and returning", () => {
 
   it("ignores a double return with a warning naming the object", async () => {
     const log = recordingLogger();
-    const pool = new Pool({ fun: (n) => ({ n }), logger: log, tracer: (o) => `conn-${o.n}` });
+    const pool = new Pool({
+      fun: (n) => ({ n }),
+      logger: log,
+      tracer: (o) => `conn-${o.n}`,
+    });
     const o = await pool.get();
     pool.ret(o);
     pool.ret(o);
@@ -219,9 +233,12 @@ describe("Pool: lending and returning", () => {
     const pool = new Pool({ fun: (n) => ({ n }) });
     assert.equal(await pool.use((o) => o.n + 1), 1);
     assert.equal(await pool.use(async (o) => o.n + 2), 2);
-    await assert.rejects(pool.use(() => {
-      throw new Error("boom");
-    }), /boom/);
+    await assert.rejects(
+      pool.use(() => {
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
     const s = pool.stats();
     assert.equal(s.navail, 1);
     assert.equal(s.nusing, 0);
@@ -330,13 +347,23 @@ describe("Pool: hooks", () => {
   });
 
   it("describes objects in stats through stats, tracer, or String", async () => {
-    const withStats = new Pool({ fun: (n) => ({ n }), stats: (o) => ({ id: o.n }) });
+    const withStats = new Pool({
+      fun: (n) => ({ n }),
+      stats: (o) => ({ id: o.n }),
+    });
     assert.deepEqual(withStats.stats().avail[0].stats, { id: 0 });
-    const withTracer = new Pool({ fun: (n) => ({ n }), tracer: (o) => `#${o.n}` });
+    const withTracer = new Pool({
+      fun: (n) => ({ n }),
+      tracer: (o) => `#${o.n}`,
+    });
     assert.equal(withTracer.stats().avail[0].trace, "#0");
     const plain = new Pool({ fun: (n) => `s${n}` });
     assert.equal(plain.stats().avail[0].str, "s0");
-    await Promise.all([withStats.shutdown(), withTracer.shutdown(), plain.shutdown()]);
+    await Promise.all([
+      withStats.shutdown(),
+      withTracer.shutdown(),
+      plain.shutdown(),
+    ]);
   });
 });
 
@@ -352,9 +379,24 @@ describe("Pool: stats", () => {
     assert.equal(parsed.navail, 1);
     for (
       const key of [
-        "navail", "nusing", "nobjs", "ncreating", "ncreated", "nuses", "nkilled",
-        "nrecycled", "nwornout", "nborrows", "nreturns", "ndestroys", "nhealth",
-        "badHealth", "hkRounds", "hkErrors", "hcRounds", "hcErrors",
+        "navail",
+        "nusing",
+        "nobjs",
+        "ncreating",
+        "ncreated",
+        "nuses",
+        "nkilled",
+        "nrecycled",
+        "nwornout",
+        "nborrows",
+        "nreturns",
+        "ndestroys",
+        "nhealth",
+        "badHealth",
+        "hkRounds",
+        "hkErrors",
+        "hcRounds",
+        "hcErrors",
       ]
     ) assert.equal(typeof parsed[key], "number", key);
     assert.equal(s.nobjs, s.navail + s.nusing + s.nbusy);

@@ -1,0 +1,174 @@
+/**
+ * Per-request objects that give themselves back: run each request (or task)
+ * with {@linkcode withContext}, and inside it, and in everything it awaits,
+ * a context-scoped {@linkcode Proxy} forwards to that context's own object,
+ * taken from the proxy's pool at the start or on first `_getObj()`, and
+ * given back automatically when the work settles.
+ *
+ * Built on `AsyncLocalStorage` (Deno, Bun, Node, and Cloudflare workerd with
+ * `nodejs_compat`); importing this module installs it as the context store
+ * of every proxy. Where it does not exist (browsers), do not import this
+ * module: a context-scoped proxy then has one object for the whole program.
+ *
+ * @example An HTTP handler with its own connection per request
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { withContext } from "./context.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }), maxSize: 10 });
+ *
+ * async function handler(_req: Request): Promise<Response> {
+ *   return await withContext(async () => {
+ *     await Promise.resolve(); // whatever the handler awaits...
+ *     return new Response(`connection ${db.id}`); // ...db is this request's
+ *   }, { take: [db] });
+ * }
+ *
+ * const res = await handler(new Request("http://localhost/"));
+ * console.assert((await res.text()) === "connection 0");
+ * console.assert(db._pool!.stats().nusing === 0); // given back
+ * await db._shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { GetOptions } from "./options.ts";
+import {
+  type ContextStore,
+  ProxyContext,
+  setDefaultContextStore,
+} from "./proxy.ts";
+
+/**
+ * The `AsyncLocalStorage` that tells proxies which context is current. It is
+ * installed as the default for every proxy when this module is imported;
+ * pass it as the `context` option to be explicit.
+ *
+ * @example Be explicit about the store
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { contextStore } from "./context.ts";
+ *
+ * const db = new Proxy<object>({ fun: () => ({}), context: contextStore });
+ * await db._shutdown();
+ * ```
+ */
+export const contextStore: ContextStore = new AsyncLocalStorage<ProxyContext>();
+setDefaultContextStore(contextStore);
+
+/** Something whose object a context takes at its start. */
+export interface Takeable {
+  /** Takes the current context's object. */
+  _getObj(options?: GetOptions): Promise<unknown>;
+}
+
+/** Options of {@linkcode withContext}. */
+export interface WithContextOptions {
+  /**
+   * Proxies whose objects are taken when the context starts, so that the
+   * work can use them synchronously at once. Others take theirs on
+   * `await proxy._getObj()`.
+   * @default {[]}
+   */
+  take?: readonly Takeable[];
+  /** Longest wait for the objects taken at the start. */
+  timeout?: number;
+  /** Aborts the wait for the objects taken at the start. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `fn` in an async context of its own. Context-scoped proxies used
+ * inside it (and in everything it awaits) forward to this context's
+ * objects; when `fn` settles (returns, throws, or rejects because it was
+ * aborted) every object the context took goes back to its pool, as suspect
+ * if `fn` threw (it goes through `health` before reuse). Two concurrent
+ * contexts never see each other's objects.
+ *
+ * @typeParam R What `fn` returns.
+ * @param fn The work: a request handler, a job…
+ * @param options Proxies to take objects for at the start, and how long to
+ * wait for them.
+ * @returns What `fn` returns.
+ * @throws What `fn` throws, or what taking the objects throws
+ * (`TimeoutError`, the signal's reason…).
+ *
+ * @example Two concurrent requests, two objects
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { withContext } from "./context.ts";
+ *
+ * const conn = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }) });
+ * const ids = await Promise.all([1, 2].map(() =>
+ *   withContext(async () => {
+ *     await conn._getObj();
+ *     await new Promise((r) => setTimeout(r, 1));
+ *     return conn.id;
+ *   })
+ * ));
+ * console.assert(ids[0] !== ids[1]);
+ * await conn._shutdown();
+ * ```
+ */
+export function withContext<R>(
+  fn: () => R | PromiseLike<R>,
+  options?: WithContextOptions,
+): Promise<R> {
+  if (typeof fn !== "function") {
+    return Promise.reject(
+      new TypeError(
+        `Cannot run in a context as 'fn' must be a function: current value is ${typeof fn}`,
+      ),
+    );
+  }
+  const ctx = new ProxyContext();
+  return contextStore.run(ctx, async () => {
+    let failed = false;
+    try {
+      const take = options?.take;
+      if (take !== undefined && take.length !== 0) {
+        const get = { timeout: options?.timeout, signal: options?.signal };
+        await Promise.all(take.map((proxy) => proxy._getObj(get)));
+      }
+      return await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      await ctx.close(failed);
+    }
+  });
+}
+
+/**
+ * Wraps a function so that each call runs in its own context (see
+ * {@linkcode withContext}): handy for HTTP handlers.
+ *
+ * @typeParam A The arguments of `fn`.
+ * @typeParam R What `fn` returns.
+ * @param fn The handler.
+ * @param options As for {@linkcode withContext}.
+ * @returns A function with the same arguments that returns a promise.
+ *
+ * @example Wrap a handler for `Deno.serve`, `Bun.serve` or `node:http`
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { inContext } from "./context.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }) });
+ * const handler = inContext((req: Request) => new Response(`${req.method} ${db.id}`), {
+ *   take: [db],
+ * });
+ * const res = await handler(new Request("http://localhost/"));
+ * console.assert((await res.text()) === "GET 0");
+ * await db._shutdown();
+ * ```
+ */
+export function inContext<A extends unknown[], R>(
+  fn: (...args: A) => R | PromiseLike<R>,
+  options?: WithContextOptions,
+): (...args: A) => Promise<R> {
+  return (...args: A) => withContext(() => fn(...args), options);
+}

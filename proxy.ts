@@ -1,0 +1,749 @@
+/**
+ * The {@linkcode Proxy}: a reference that exists before its object. Export
+ * it at start-up, import it anywhere, set it later; from then on every
+ * property access and method call is forwarded to the wrapped object, or to
+ * the current task's own object taken from a pool.
+ *
+ * @module
+ */
+
+import { ProxyError } from "./errors.ts";
+import type { GetOptions, PoolOptions, RetOptions } from "./options.ts";
+import { POOL_OPTION_NAMES } from "./options.ts";
+import { Pool } from "./pool.ts";
+import { checkKnownKeys, show } from "./_validate.ts";
+
+/** Creates one object, called with its creation number; may be async. */
+export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
+
+/**
+ * How objects are shared:
+ * - `"shared"`: one object for everyone (it must be safe to share), set with
+ *   `obj`;
+ * - `"context"`: each async context (request, task) has its own object,
+ *   made by `fun`, from a pool unless `maxSize` is `null`;
+ * - `"auto"`: `"shared"` with `obj`, `"context"` with `fun`.
+ */
+export type ProxyScope = "auto" | "shared" | "context";
+
+/**
+ * Tells which async context is current. `AsyncLocalStorage` from
+ * `node:async_hooks` fits (see the `./context` module, which installs one
+ * for every proxy). Without it, all code runs in one global context.
+ */
+export interface ContextStore {
+  /** The current context, or `undefined` outside any. */
+  getStore(): ProxyContext | undefined;
+  /** Runs `fn` with `store` as the current context. */
+  run<R>(store: ProxyContext, fn: () => R): R;
+}
+
+/** Pool options a {@linkcode Proxy} passes through to its pool. */
+export type ProxyPoolOptions<T> = Omit<PoolOptions<T>, "fun" | "maxSize"> & {
+  /**
+   * Pool size limit (`0` for no limit), or `null` for no pool at all: `fun`
+   * is then called each time a context needs an object, and the object is
+   * dropped when the context ends.
+   * @default {0}
+   */
+  maxSize?: number | null;
+};
+
+/**
+ * Options of {@linkcode Proxy}: what it wraps, how it is set, and the
+ * options of its pool.
+ *
+ * @typeParam T The type of the wrapped object.
+ * @typeParam S The name of the setter (`setName`).
+ */
+export type ProxyOptions<T, S extends string = "set"> = ProxyPoolOptions<T> & {
+  /** The object to share (shared scope). */
+  obj?: T;
+  /** Creates one object per async context (context scope). */
+  fun?: ObjectFactory<T>;
+  /**
+   * Name of the setter; the others are `<setName>Obj` and `<setName>Fun`.
+   * Change it when the wrapped object has a member called `set`.
+   * @default {"set"}
+   */
+  setName?: S;
+  /**
+   * How objects are shared.
+   * @default {"auto"}
+   */
+  scope?: ProxyScope;
+  /**
+   * Where the current async context is found; by default the one installed
+   * by the `./context` module, if imported, else a single global context.
+   */
+  context?: ContextStore;
+};
+
+/**
+ * The methods of a proxy itself, beside those of the wrapped object. Their
+ * names start with `_` (or with `setName`) so that they do not collide with
+ * the wrapped object's members.
+ *
+ * @typeParam T The type of the wrapped object.
+ * @typeParam S The name of the setter.
+ */
+export type ProxyControls<T, S extends string = "set"> =
+  & {
+    /**
+     * The current object: the shared one, or the current context's one,
+     * taken from the pool (or made by `fun`) if it has none yet.
+     */
+    _getObj(options?: GetOptions): Promise<T>;
+    /**
+     * Gives the current context's object back to the pool (no-op for a
+     * shared object); `{ broken: true }` closes it.
+     */
+    _retObj(options?: RetOptions): Promise<void>;
+    /** Whether the current context (or the shared scope) has an object. */
+    _hasObj(): boolean;
+    /** Merges pool options; refused once the pool exists. */
+    _setPool(options: ProxyPoolOptions<T>): void;
+    /**
+     * Runs `fn` with the current object and gives it back afterwards (as
+     * suspect if `fn` throws).
+     */
+    _withObj<R>(
+      fn: (obj: T) => R | PromiseLike<R>,
+      options?: GetOptions,
+    ): Promise<R>;
+    /** The pool behind a context-scoped proxy, if any. */
+    readonly _pool: Pool<T> | undefined;
+    /** Gives back every object, shuts the pool down. */
+    _shutdown(): Promise<void>;
+  }
+  & { [K in S]: (obj?: T, fun?: ObjectFactory<T>) => Proxy<T, S> }
+  & { [K in `${S}Obj`]: (obj: T) => Proxy<T, S> }
+  & { [K in `${S}Fun`]: (fun: ObjectFactory<T>) => Proxy<T, S> };
+
+/**
+ * A proxy to a `T`: the wrapped object's members plus the proxy's
+ * {@linkcode ProxyControls}.
+ *
+ * @typeParam T The type of the wrapped object.
+ * @typeParam S The name of the setter.
+ */
+export type Proxy<T, S extends string = "set"> = T & ProxyControls<T, S>;
+
+/**
+ * The constructor of {@linkcode Proxy}.
+ */
+export interface ProxyConstructor {
+  /**
+   * Creates a proxy, empty or set at once with `obj` or `fun`.
+   *
+   * @typeParam T The type of the wrapped object.
+   * @typeParam S The name of the setter; pass it as a type argument too
+   * when you give `setName` and `T` explicitly: `new Proxy<Db, "setDb">`.
+   * @param options What to wrap and how.
+   * @throws {ProxyError} Both `obj` and `fun` are given.
+   * @throws {TypeError} An option has the wrong type.
+   */
+  new <T, S extends string = "set">(options?: ProxyOptions<T, S>): Proxy<T, S>;
+  /** Proxies are recognised with `instanceof`. */
+  [Symbol.hasInstance](value: unknown): boolean;
+}
+
+const WHAT = "Cannot create proxy";
+
+/** The contexts' objects, one slot per proxy. */
+class Slot<T> {
+  obj: T | undefined = undefined;
+  has = false;
+  /** The pool it came from, to give it back there. */
+  pool: Pool<T> | undefined = undefined;
+  /** A `_getObj` in progress, so that concurrent calls share it. */
+  pending: Promise<T> | undefined = undefined;
+  /** Bound methods of `obj`, so that `proxy.method` allocates nothing. */
+  readonly bound = new Map<PropertyKey, { fn: unknown; bound: unknown }>();
+}
+
+/**
+ * One async context (a request, a task): it holds the objects that
+ * context-scoped proxies took for it, and gives them all back when it ends.
+ * Made by `withContext` in the `./context` module.
+ *
+ * @example A context by hand (`withContext` does this for you)
+ * ```ts
+ * import { Proxy, ProxyContext } from "./mod.ts";
+ *
+ * const ctx = new ProxyContext();
+ * const db = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
+ * // a context store would make ctx current; without one, use the global
+ * await db._getObj();
+ * await ctx.close(false);
+ * await db._shutdown();
+ * ```
+ */
+export class ProxyContext {
+  #closed = false;
+
+  /** Whether {@linkcode ProxyContext.prototype.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Gives back every object taken in this context; `suspect` when the
+   * context's work threw (the objects go through `health` before reuse).
+   *
+   * @param suspect The context ended with an error.
+   * @returns Resolves when every object is back.
+   *
+   * @example Close a context
+   * ```ts
+   * import { ProxyContext } from "./mod.ts";
+   *
+   * const ctx = new ProxyContext();
+   * await ctx.close(false);
+   * console.assert(ctx.closed);
+   * ```
+   */
+  async close(suspect: boolean): Promise<void> {
+    this.#closed = true;
+    const slots = contextSlots.get(this);
+    if (slots === undefined) return;
+    contextSlots.delete(this);
+    await Promise.all(
+      [...slots.values()].map((slot) => giveBack(slot, { suspect })),
+    );
+  }
+}
+
+/** Each context's slots, one per proxy (keyed by the proxy's state). */
+const contextSlots = new WeakMap<ProxyContext, Map<object, Slot<unknown>>>();
+
+async function giveBack<T>(slot: Slot<T>, options?: RetOptions): Promise<void> {
+  if (slot.pending !== undefined) {
+    try {
+      await slot.pending;
+    } catch {
+      return; // nothing was taken
+    }
+  }
+  if (!slot.has) return;
+  const { obj, pool } = slot;
+  slot.obj = undefined;
+  slot.has = false;
+  slot.bound.clear();
+  if (pool !== undefined) await pool.ret(obj as T, options);
+}
+
+let defaultStore: ContextStore | undefined;
+
+/**
+ * Installs the context store used by proxies created without a `context`
+ * option; the `./context` module calls it with its `AsyncLocalStorage`.
+ *
+ * @param store The store, or `undefined` for a single global context.
+ *
+ * @example Install a store by hand
+ * ```ts
+ * import { AsyncLocalStorage } from "node:async_hooks";
+ * import { type ProxyContext, setDefaultContextStore } from "./proxy.ts";
+ *
+ * setDefaultContextStore(new AsyncLocalStorage<ProxyContext>());
+ * ```
+ */
+export function setDefaultContextStore(store: ContextStore | undefined): void {
+  defaultStore = store;
+}
+
+const EMPTY_SCOPES = new Set<string>(["auto", "shared", "context"]);
+const PROXY_KEYS = new Set(["obj", "fun", "setName", "scope", "context"]);
+const KNOWN_KEYS = new Set([...PROXY_KEYS, ...POOL_OPTION_NAMES]);
+const INSPECT = [
+  Symbol.for("nodejs.util.inspect.custom"),
+  Symbol.for("Deno.customInspect"),
+];
+const proxies = new WeakSet<object>();
+
+/** The state behind one proxy; the ES Proxy's traps read it. */
+class ProxyState<T> {
+  readonly setName: string;
+  scope: ProxyScope;
+  readonly store: ContextStore | undefined;
+  /** Shared scope: the object, and its bound methods. */
+  shared = new Slot<T>();
+  /** Context scope outside any context store: the one global context. */
+  global = new Slot<T>();
+  fun: ObjectFactory<T> | undefined = undefined;
+  pool: Pool<T> | undefined = undefined;
+  poolOptions: ProxyPoolOptions<T>;
+  /** Creation numbers when there is no pool. */
+  made = 0;
+  readonly controls = new Map<PropertyKey, unknown>();
+  self: Proxy<T, string> | undefined = undefined;
+
+  constructor(options: ProxyOptions<T, string>) {
+    const { obj, fun, setName = "set", scope = "auto", context, ...pool } =
+      options;
+    if (typeof setName !== "string" || setName === "") {
+      throw new TypeError(
+        `${WHAT} as 'setName' must be a non-empty string: current value is ${
+          show(setName)
+        }`,
+      );
+    }
+    if (!EMPTY_SCOPES.has(scope as string)) {
+      throw new TypeError(
+        `${WHAT} as 'scope' must be one of "auto", "shared", "context": current value is ${
+          show(scope)
+        }`,
+      );
+    }
+    if (
+      context !== undefined &&
+      (typeof context?.getStore !== "function" ||
+        typeof context?.run !== "function")
+    ) {
+      throw new TypeError(
+        `${WHAT} as 'context' must have getStore() and run() (e.g. an AsyncLocalStorage): current value is ${
+          show(context)
+        }`,
+      );
+    }
+    this.setName = setName;
+    this.scope = scope;
+    this.store = context;
+    this.poolOptions = pool;
+    this.#installControls();
+    if (obj !== undefined && fun !== undefined) {
+      throw new ProxyError(
+        `${WHAT} with both 'obj' and 'fun': give 'obj' to share one object, or 'fun' to make one per context`,
+      );
+    }
+    this.initial = { obj, fun };
+  }
+
+  /** What the constructor was given, applied once the ES proxy exists. */
+  initial: { obj: T | undefined; fun: ObjectFactory<T> | undefined };
+
+  #installControls(): void {
+    const c = this.controls;
+    const name = this.setName;
+    c.set(name, (obj?: T, fun?: ObjectFactory<T>) => this.set(obj, fun));
+    c.set(`${name}Obj`, (obj: T) => this.setObj(obj));
+    c.set(`${name}Fun`, (fun: ObjectFactory<T>) => this.setFun(fun));
+    c.set("_getObj", (options?: GetOptions) => this.getObj(options));
+    c.set("_retObj", (options?: RetOptions) => this.retObj(options));
+    c.set("_hasObj", () => this.hasObj());
+    c.set("_setPool", (options: ProxyPoolOptions<T>) => this.setPool(options));
+    c.set(
+      "_withObj",
+      <R>(fn: (obj: T) => R | PromiseLike<R>, options?: GetOptions) =>
+        this.withObj(fn, options),
+    );
+    c.set("_shutdown", () => this.shutdown());
+  }
+
+  // ---------------------------------------------------------------- setters
+
+  set(obj?: T, fun?: ObjectFactory<T>): Proxy<T, string> {
+    if (obj !== undefined && fun !== undefined) {
+      throw new ProxyError(
+        `Cannot ${this.setName}() both an object and a function: call ${this.setName}(obj) to share one object, or ${this.setName}(undefined, fun) to make one per context`,
+      );
+    }
+    if (obj !== undefined) return this.setObj(obj);
+    if (fun !== undefined) return this.setFun(fun);
+    throw new ProxyError(
+      `Cannot ${this.setName}() nothing: call ${this.setName}(obj) to share one object, or ${this.setName}(undefined, fun) to make one per context`,
+    );
+  }
+
+  setObj(obj: T): Proxy<T, string> {
+    if (obj === undefined) {
+      throw new ProxyError(
+        `Cannot ${this.setName}Obj() nothing: pass the object to share`,
+      );
+    }
+    this.#dropPool();
+    this.scope = "shared";
+    this.fun = undefined;
+    const slot = new Slot<T>();
+    slot.obj = obj;
+    slot.has = true;
+    this.shared = slot;
+    return this.self!;
+  }
+
+  setFun(fun: ObjectFactory<T>): Proxy<T, string> {
+    if (fun === undefined) {
+      throw new ProxyError(
+        `Cannot ${this.setName}Fun() nothing: pass the function that makes one object`,
+      );
+    }
+    if (typeof fun !== "function") {
+      throw new TypeError(
+        `Cannot ${this.setName}Fun() as 'fun' must be a function: current value is ${
+          show(fun)
+        }`,
+      );
+    }
+    this.#dropPool();
+    this.scope = "context";
+    this.shared = new Slot<T>();
+    this.global = new Slot<T>();
+    this.fun = fun;
+    this.made = 0;
+    const { maxSize = 0, ...rest } = this.poolOptions;
+    if (maxSize !== null) {
+      this.pool = new Pool<T>({ ...rest, maxSize, fun });
+    }
+    return this.self!;
+  }
+
+  setPool(options: ProxyPoolOptions<T>): void {
+    if (this.pool !== undefined) {
+      throw new ProxyError(
+        `Cannot change pool options once the pool exists: call _setPool() before ${this.setName}Fun()`,
+      );
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot set pool options as 'options' must be an object: current value is ${
+          show(options)
+        }`,
+      );
+    }
+    checkKnownKeys("Cannot set pool options", options, POOL_OPTION_NAMES);
+    if ("fun" in options) {
+      throw new ProxyError(
+        `Cannot pass 'fun' to _setPool(): call ${this.setName}Fun(fun)`,
+      );
+    }
+    this.poolOptions = { ...this.poolOptions, ...options };
+  }
+
+  #dropPool(): void {
+    const pool = this.pool;
+    this.pool = undefined;
+    // objects still held in contexts go back to the old pool, which closes
+    // them; nothing is leaked
+    if (pool !== undefined) void pool.shutdown();
+  }
+
+  // ---------------------------------------------------------------- objects
+
+  /** The slot of the current context for this proxy. */
+  slot(): Slot<T> {
+    if (this.scope !== "context") return this.shared;
+    const store = this.store ?? defaultStore;
+    const ctx = store?.getStore();
+    if (ctx === undefined) return this.global;
+    let slots = contextSlots.get(ctx);
+    let slot = slots?.get(this) as Slot<T> | undefined;
+    if (slot === undefined) {
+      if (ctx.closed) {
+        throw new ProxyError(
+          "This context has ended: its objects went back to the pool; do not keep using the proxy after withContext() settled",
+        );
+      }
+      if (slots === undefined) contextSlots.set(ctx, slots = new Map());
+      slot = new Slot<T>();
+      slots.set(this, slot as Slot<unknown>);
+    }
+    return slot;
+  }
+
+  /** The current object, for synchronous access through the proxy. */
+  current(): Slot<T> {
+    const slot = this.slot();
+    if (slot.has) return slot;
+    if (this.fun === undefined) {
+      throw new ProxyError(
+        `This proxy has nothing to forward to yet: call ${this.setName}(obj), ${this.setName}Obj(obj) or ${this.setName}Fun(fun) first`,
+      );
+    }
+    if (this.pool === undefined) {
+      // no pool: make one now, as the original does per thread
+      const made = this.fun(this.made++);
+      if (!isThenable(made)) {
+        slot.obj = made;
+        slot.has = true;
+        return slot;
+      }
+      void Promise.resolve(made).catch(() => {});
+      throw new ProxyError(
+        "This proxy's fun is async, so its object cannot be made on first use: `await proxy._getObj()` first in this context",
+      );
+    }
+    throw new ProxyError(
+      "No object in this context yet: `await proxy._getObj()` first, or run the work in withContext(fn, { take: [proxy] }) from the ./context module",
+    );
+  }
+
+  getObj(options?: GetOptions): Promise<T> {
+    let slot: Slot<T>;
+    try {
+      slot = this.slot();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (slot.has) return Promise.resolve(slot.obj as T);
+    if (slot.pending !== undefined) return slot.pending;
+    if (this.fun === undefined) {
+      return Promise.reject(
+        new ProxyError(
+          `This proxy has nothing to give yet: call ${this.setName}(obj), ${this.setName}Obj(obj) or ${this.setName}Fun(fun) first`,
+        ),
+      );
+    }
+    const pool = this.pool;
+    const fun = this.fun;
+    const taking = pool !== undefined
+      ? pool.get(options)
+      : Promise.resolve().then(() => fun(this.made++));
+    slot.pending = taking.then(
+      (obj) => {
+        slot.pending = undefined;
+        slot.obj = obj;
+        slot.has = true;
+        slot.pool = pool;
+        return obj;
+      },
+      (err) => {
+        slot.pending = undefined;
+        throw err;
+      },
+    );
+    return slot.pending;
+  }
+
+  retObj(options?: RetOptions): Promise<void> {
+    if (this.scope !== "context") return Promise.resolve();
+    let slot: Slot<T>;
+    try {
+      slot = this.slot();
+    } catch {
+      return Promise.resolve();
+    }
+    return giveBack(slot, options);
+  }
+
+  hasObj(): boolean {
+    try {
+      return this.slot().has;
+    } catch {
+      return false;
+    }
+  }
+
+  async withObj<R>(
+    fn: (obj: T) => R | PromiseLike<R>,
+    options?: GetOptions,
+  ): Promise<R> {
+    const obj = await this.getObj(options);
+    let result: R;
+    try {
+      result = await fn(obj);
+    } catch (err) {
+      await this.retObj({ suspect: true });
+      throw err;
+    }
+    await this.retObj();
+    return result;
+  }
+
+  async shutdown(): Promise<void> {
+    await giveBack(this.global);
+    const pool = this.pool;
+    if (pool !== undefined) await pool.shutdown();
+  }
+
+  /** A bound method of the current object, cached per object and name. */
+  method(slot: Slot<T>, prop: PropertyKey, fn: unknown): unknown {
+    const hit = slot.bound.get(prop);
+    if (hit !== undefined && hit.fn === fn) return hit.bound;
+    const bound = (fn as (...args: unknown[]) => unknown).bind(slot.obj);
+    slot.bound.set(prop, { fn, bound });
+    return bound;
+  }
+
+  /** What `console.log(proxy)` shows when nothing is set. */
+  describe(): string {
+    return `Proxy(empty: call ${this.setName}Obj() or ${this.setName}Fun())`;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+const NOT_SPECIAL = Symbol("not special");
+
+/**
+ * Property reads that must not throw, nor make an object, when the current
+ * context has none: `await proxy` and `return proxy` from an async function
+ * look up `then`; debuggers look up inspection hooks.
+ */
+function emptyValue<T>(state: ProxyState<T>, prop: PropertyKey): unknown {
+  if (prop === "then") return undefined;
+  if (prop === Symbol.toStringTag) return "Proxy";
+  if (INSPECT.includes(prop as symbol)) return () => state.describe();
+  return NOT_SPECIAL;
+}
+
+function hasObject<T>(state: ProxyState<T>): boolean {
+  return state.scope === "context" ? state.fun !== undefined : state.shared.has;
+}
+
+function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
+  const controls = state.controls;
+  const handler: ProxyHandler<object> = {
+    get(_target, prop) {
+      const control = controls.get(prop);
+      if (control !== undefined) return control;
+      if (prop === "_pool") return state.pool;
+      let slot = state.shared;
+      if (!slot.has) {
+        slot = state.scope === "context" ? state.slot() : slot;
+        if (!slot.has) {
+          const special = emptyValue(state, prop);
+          if (special !== NOT_SPECIAL) return special;
+          slot = state.current();
+        }
+      }
+      const obj = slot.obj as Record<PropertyKey, unknown>;
+      const value = obj[prop];
+      return typeof value === "function"
+        ? state.method(slot, prop, value)
+        : value;
+    },
+    set(_target, prop, value) {
+      if (controls.has(prop) || prop === "_pool") {
+        throw new ProxyError(
+          `Cannot assign '${String(prop)}': it is a method of the proxy itself`,
+        );
+      }
+      const obj = state.current().obj as object;
+      return Reflect.set(obj, prop, value, obj);
+    },
+    has(_target, prop) {
+      if (controls.has(prop) || prop === "_pool") return true;
+      if (!hasObject(state)) return false;
+      return Reflect.has(state.current().obj as object, prop);
+    },
+    deleteProperty(_target, prop) {
+      return Reflect.deleteProperty(state.current().obj as object, prop);
+    },
+    ownKeys(_target) {
+      if (!hasObject(state)) return [];
+      return Reflect.ownKeys(state.current().obj as object);
+    },
+    getOwnPropertyDescriptor(_target, prop) {
+      if (!hasObject(state)) return undefined;
+      const d = Reflect.getOwnPropertyDescriptor(
+        state.current().obj as object,
+        prop,
+      );
+      // the target holds nothing, so descriptors must be configurable
+      if (d !== undefined) d.configurable = true;
+      return d;
+    },
+    defineProperty(_target, prop, descriptor) {
+      return Reflect.defineProperty(
+        state.current().obj as object,
+        prop,
+        descriptor,
+      );
+    },
+    getPrototypeOf(_target) {
+      if (!hasObject(state)) return ProxyImpl.prototype;
+      const obj = state.current().obj;
+      return obj !== null && typeof obj === "object"
+        ? Reflect.getPrototypeOf(obj)
+        : Object.getPrototypeOf(Object(obj));
+    },
+  };
+  const proxy = new globalThis.Proxy({}, handler) as Proxy<T, string>;
+  proxies.add(proxy);
+  state.self = proxy;
+  const { obj, fun } = state.initial;
+  if (obj !== undefined) state.setObj(obj);
+  else if (fun !== undefined) state.setFun(fun);
+  return proxy;
+}
+
+/** The implementation behind the typed {@linkcode Proxy} constructor. */
+class ProxyImpl {
+  constructor(options?: ProxyOptions<unknown, string>) {
+    if (options === undefined) options = {};
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `${WHAT} as 'options' must be an object: current value is ${
+          show(options)
+        }`,
+      );
+    }
+    checkKnownKeys(WHAT, options, KNOWN_KEYS);
+    // a constructor may return another object: the ES proxy
+    return makeProxy(new ProxyState<unknown>(options));
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && proxies.has(value);
+  }
+}
+
+/**
+ * A reference to an object that may not exist yet (the proxy pattern):
+ * export it at start-up, import it anywhere, set it later with `set(obj)`,
+ * `setObj(obj)` or `setFun(fun)`. Every property read, method call, `in`,
+ * `String()`, `JSON.stringify`, iteration and `await` then behaves as on
+ * the wrapped object; methods run with the real object as `this`, so
+ * classes with `#private` fields work.
+ *
+ * With `fun`, each async context (request, task) gets its own object from a
+ * {@linkcode Pool} built with the proxy's pool options: take it with
+ * `await proxy._getObj()` and give it back with `proxy._retObj()`, or run
+ * the work in `withContext()` from the `./context` module, which gives it
+ * back automatically when the work settles. Where no async context store
+ * exists (browsers), all code shares one global context.
+ *
+ * Using a proxy with nothing set throws {@linkcode ProxyError} naming the
+ * setter to call.
+ *
+ * @example Delayed initialisation (the original README's pattern)
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ *
+ * class Database {
+ *   #url: string;
+ *   constructor(url: string) {
+ *     this.#url = url;
+ *   }
+ *   query(sql: string): string {
+ *     return `${this.#url}: ${sql}`;
+ *   }
+ * }
+ *
+ * // database.ts: exported before anything is configured
+ * export const db = new Proxy<Database>();
+ *
+ * // at start-up, once the configuration is known
+ * db.setObj(new Database("postgres://localhost/app"));
+ *
+ * // anywhere else
+ * console.assert(db.query("SELECT 1") === "postgres://localhost/app: SELECT 1");
+ * ```
+ *
+ * @example A per-task object from a pool
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ *
+ * const conn = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }), maxSize: 4 });
+ * await conn._getObj(); // this context's object
+ * console.assert(conn.id === 0);
+ * await conn._retObj(); // back to the pool
+ * await conn._shutdown();
+ * ```
+ */
+export const Proxy: ProxyConstructor = ProxyImpl as unknown as ProxyConstructor;

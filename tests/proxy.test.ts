@@ -1,0 +1,295 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool, Proxy, ProxyError, TimeoutError } from "../mod.ts";
+import { recordingLogger } from "./_helpers.ts";
+
+class Client {
+  #url: string;
+  calls = 0;
+  readonly tags = ["a", "b"];
+  constructor(url: string) {
+    this.#url = url;
+  }
+  get url(): string {
+    return this.#url;
+  }
+  query(sql: string): string {
+    this.calls++;
+    return `${this.#url} ${sql}`;
+  }
+  toString(): string {
+    return `Client(${this.#url})`;
+  }
+  toJSON(): { url: string } {
+    return { url: this.#url };
+  }
+  *[Symbol.iterator](): Generator<string> {
+    yield* this.tags;
+  }
+}
+
+describe("Proxy: delayed initialisation", () => {
+  it("can be created empty and set later with setObj", () => {
+    const db = new Proxy<Client>();
+    assert.equal(db._hasObj(), false);
+    db.setObj(new Client("pg://a"));
+    assert.equal(db._hasObj(), true);
+    assert.equal(db.query("SELECT 1"), "pg://a SELECT 1");
+  });
+
+  it("can be set with set(obj) and set(undefined, fun)", async () => {
+    const a = new Proxy<Client>();
+    assert.equal(a.set(new Client("x")), a, "setters return the proxy");
+    assert.equal(a.url, "x");
+    const b = new Proxy<Client>({ maxSize: null });
+    b.set(undefined, () => new Client("y"));
+    assert.equal(b.url, "y");
+    await b._shutdown();
+  });
+
+  it("throws ProxyError naming the setter when nothing is set", () => {
+    const db = new Proxy<Client>();
+    assert.throws(() => db.query("x"), (err: Error) => {
+      assert.ok(err instanceof ProxyError);
+      assert.match(err.message, /setObj\(obj\)/);
+      return true;
+    });
+    assert.throws(() => String(db), ProxyError);
+    const named = new Proxy<Client, "setDb">({ setName: "setDb" });
+    assert.throws(() => named.url, /setDbObj\(obj\) or setDbFun\(fun\)/);
+  });
+
+  it("is not a thenable while empty, so it can be returned from async code", async () => {
+    const db = new Proxy<Client>();
+    const f = async () => db;
+    assert.equal(await f(), db);
+    assert.equal("query" in db, false);
+  });
+
+  it("rejects obj with fun, and setters called with nothing", () => {
+    assert.throws(
+      () =>
+        new Proxy<Client>({ obj: new Client("x"), fun: () => new Client("y") }),
+      ProxyError,
+    );
+    const db = new Proxy<Client>();
+    assert.throws(
+      () => db.set(new Client("x"), () => new Client("y")),
+      ProxyError,
+    );
+    assert.throws(() => db.set(), ProxyError);
+    // @ts-expect-error: setObj needs an object
+    assert.throws(() => db.setObj(), ProxyError);
+    // @ts-expect-error: setFun needs a function
+    assert.throws(() => db.setFun(), ProxyError);
+    // @ts-expect-error: setFun needs a function
+    assert.throws(() => db.setFun(42), TypeError);
+  });
+
+  it("rejects bad options with TypeError naming them", () => {
+    // @ts-expect-error: unknown option
+    assert.throws(
+      () => new Proxy({ maxsize: 3 }),
+      /'maxsize'.*did you mean 'maxSize'/,
+    );
+    // @ts-expect-error: bad scope
+    assert.throws(() => new Proxy({ scope: "thread" }), /'scope'/);
+    assert.throws(() => new Proxy({ setName: "" }), /'setName'/);
+  });
+});
+
+describe("Proxy: forwarding", () => {
+  const db = new Proxy<Client>({ obj: new Client("pg://b") });
+
+  it("forwards property reads, getters and methods with the real this", () => {
+    assert.equal(db.url, "pg://b"); // a getter reading a #private field
+    assert.equal(db.query("q"), "pg://b q"); // a method reading a #private field
+    assert.deepEqual(db.tags, ["a", "b"]);
+  });
+
+  it("forwards writes to the wrapped object", () => {
+    db.calls = 10;
+    db.query("x");
+    assert.equal(db.calls, 11);
+  });
+
+  it("supports in, String, template literals, JSON and iteration", () => {
+    assert.ok("query" in db);
+    assert.ok("_getObj" in db);
+    assert.ok(!("nothing" in db));
+    assert.equal(String(db), "Client(pg://b)");
+    assert.equal(`${db}`, "Client(pg://b)");
+    assert.equal(JSON.stringify(db), '{"url":"pg://b"}');
+    assert.deepEqual([...db], ["a", "b"]);
+  });
+
+  it("serialises and lists keys of a plain object", () => {
+    const p = new Proxy<{ a: number; b: string }>({ obj: { a: 1, b: "x" } });
+    assert.equal(JSON.stringify(p), '{"a":1,"b":"x"}');
+    assert.deepEqual(Object.keys(p), ["a", "b"]);
+    assert.deepEqual({ ...p }, { a: 1, b: "x" });
+  });
+
+  it("is awaitable as the wrapped object is", async () => {
+    assert.equal(await db, db);
+    const thenable = new Proxy<PromiseLike<number>>({
+      obj: Promise.resolve(7),
+    });
+    assert.equal(await thenable, 7);
+  });
+
+  it("keeps instanceof of the wrapped class, and of Proxy", () => {
+    assert.ok(db instanceof Client);
+    assert.ok(db instanceof Proxy);
+    assert.ok(!({} instanceof Proxy));
+  });
+
+  it("caches bound methods but follows a replaced method", () => {
+    const obj = {
+      n: 1,
+      f(): number {
+        return this.n;
+      },
+    };
+    const p = new Proxy<typeof obj>({ obj });
+    assert.equal(p.f, p.f);
+    assert.equal(p.f(), 1);
+    obj.f = function () {
+      return this.n + 1;
+    };
+    assert.equal(p.f(), 2);
+  });
+
+  it("switches to a new object on setObj", () => {
+    const p = new Proxy<Client>({ obj: new Client("one") });
+    const before = p.query;
+    p.setObj(new Client("two"));
+    assert.equal(p.query("q"), "two q");
+    assert.notEqual(p.query, before);
+  });
+
+  it("refuses to overwrite its own methods", () => {
+    assert.throws(() => {
+      (db as unknown as Record<string, unknown>)._getObj = 1;
+    }, ProxyError);
+  });
+});
+
+describe("Proxy: setName", () => {
+  it("renames the three setters", () => {
+    const m = new Proxy<Map<string, number>, "setMap">({ setName: "setMap" });
+    m.setMapObj(new Map());
+    m.set("a", 1); // the Map's own set, not the proxy's
+    assert.equal(m.get("a"), 1);
+    assert.equal(typeof m.setMap, "function");
+    assert.equal(typeof m.setMapFun, "function");
+  });
+});
+
+describe("Proxy: with fun and a pool", () => {
+  it("builds a pool from its options, and gives objects per context", async () => {
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      maxSize: 2,
+      minSize: 0,
+    });
+    const pool = p._pool!;
+    assert.ok(pool instanceof Pool);
+    assert.equal(pool.stats().config.maxSize, 2);
+    assert.equal(p._hasObj(), false);
+    assert.throws(() => p.n, /_getObj/);
+    const obj = await p._getObj();
+    assert.equal(p._hasObj(), true);
+    assert.equal(p.n, obj.n);
+    assert.equal(await p._getObj(), obj, "same object while held");
+    assert.equal(pool.stats().nusing, 1);
+    await p._retObj();
+    assert.equal(p._hasObj(), false);
+    assert.equal(pool.stats().nusing, 0);
+    await p._shutdown();
+  });
+
+  it("passes timeout to the pool", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }), maxSize: 1 });
+    const held = await p._pool!.get();
+    await assert.rejects(p._getObj({ timeout: 5 }), TimeoutError);
+    p._pool!.ret(held);
+    await p._shutdown();
+  });
+
+  it("shares one pending _getObj between concurrent calls", async () => {
+    const p = new Proxy<{ n: number }>({
+      fun: async (n) => ({ n }),
+      minSize: 0,
+    });
+    const [a, b] = await Promise.all([p._getObj(), p._getObj()]);
+    assert.equal(a, b);
+    assert.equal(p._pool!.stats().nusing, 1);
+    await p._retObj();
+    await p._shutdown();
+  });
+
+  it("calls fun directly each time when maxSize is null", async () => {
+    let made = 0;
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => (made++, { n }),
+      maxSize: null,
+    });
+    assert.equal(p._pool, undefined);
+    assert.equal(p.n, 0, "a sync fun makes the object on first use");
+    await p._retObj();
+    assert.equal((await p._getObj()).n, 1);
+    assert.equal(made, 2);
+    await p._shutdown();
+  });
+
+  it("merges _setPool options, and refuses them once the pool exists", async () => {
+    const p = new Proxy<{ n: number }>({ maxSize: 3 });
+    p._setPool({ minSize: 2, timeout: 100 });
+    p.setFun((n) => ({ n }));
+    const s = p._pool!.stats();
+    assert.equal(s.config.maxSize, 3);
+    assert.equal(s.config.minSize, 2);
+    assert.equal(s.config.timeout, 100);
+    assert.throws(() => p._setPool({ maxSize: 5 }), ProxyError);
+    await p._shutdown();
+  });
+
+  it("_withObj lends and takes back, as suspect on error", async () => {
+    let checks = 0;
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      health: () => (checks++, false),
+      logger: recordingLogger(),
+    });
+    assert.equal(await p._withObj((o) => o.n), 0);
+    assert.equal(checks, 0, "a successful callback costs no health check");
+    await assert.rejects(
+      p._withObj(() => {
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
+    assert.equal(checks, 1);
+    assert.equal(p._pool!.stats().closedBy.health, 1);
+    await p._shutdown();
+  });
+
+  it("closes an object returned as broken", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
+    await p._getObj();
+    await p._retObj({ broken: true });
+    assert.equal(p._pool!.stats().closedBy.broken, 1);
+    await p._shutdown();
+  });
+
+  it("shuts the old pool down when set again", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
+    const old = p._pool!;
+    p.setObj({ n: 99 });
+    assert.equal(p.n, 99);
+    assert.equal(p._pool, undefined);
+    await old.shutdown();
+    assert.equal(old.stats().shutdown, true);
+  });
+});
