@@ -158,9 +158,18 @@ class Slot<T> {
   pool: Pool<T> | undefined = undefined;
   /** A `_getObj` in progress, so that concurrent calls share it. */
   pending: Promise<T> | undefined = undefined;
-  /** Bound methods of `obj`, so that `proxy.method` allocates nothing. */
-  readonly bound = new Map<PropertyKey, { fn: unknown; bound: unknown }>();
+  /**
+   * What each property name resolved to, so that a read or a call through
+   * the proxy costs one map lookup: the proxy's own controls, methods of
+   * `obj` bound to it (once), or PLAIN for data properties (read afresh).
+   */
+  readonly cache = new Map<PropertyKey, unknown>();
 }
+
+const PLAIN = Symbol("plain");
+/** Bound the cache so that a dictionary-like object read with ever new keys
+ * cannot grow it without limit. */
+const CACHE_LIMIT = 256;
 
 /**
  * One async context (a request, a task): it holds the objects that
@@ -229,7 +238,7 @@ async function giveBack<T>(slot: Slot<T>, options?: RetOptions): Promise<void> {
   const { obj, pool } = slot;
   slot.obj = undefined;
   slot.has = false;
-  slot.bound.clear();
+  slot.cache.clear();
   if (pool !== undefined) await pool.ret(obj as T, options);
 }
 
@@ -556,13 +565,28 @@ class ProxyState<T> {
     if (pool !== undefined) await pool.shutdown();
   }
 
-  /** A bound method of the current object, cached per object and name. */
-  method(slot: Slot<T>, prop: PropertyKey, fn: unknown): unknown {
-    const hit = slot.bound.get(prop);
-    if (hit !== undefined && hit.fn === fn) return hit.bound;
-    const bound = (fn as (...args: unknown[]) => unknown).bind(slot.obj);
-    slot.bound.set(prop, { fn, bound });
-    return bound;
+  /**
+   * Resolves a property name on a slot that holds an object, and caches the
+   * answer. A method is bound once per object and name: later calls reuse
+   * it without looking it up again (writes through the proxy refresh it).
+   */
+  resolve(slot: Slot<T>, prop: PropertyKey): unknown {
+    const control = this.controls.get(prop);
+    if (control !== undefined) {
+      slot.cache.set(prop, control);
+      return control;
+    }
+    if (prop === "_pool") return this.pool;
+    const obj = slot.obj as Record<PropertyKey, unknown>;
+    const value = obj[prop];
+    const fresh = slot.cache.size < CACHE_LIMIT;
+    if (typeof value === "function") {
+      const bound = (value as (...args: unknown[]) => unknown).bind(obj);
+      if (fresh) slot.cache.set(prop, bound);
+      return bound;
+    }
+    if (fresh) slot.cache.set(prop, PLAIN);
+    return value;
   }
 
   /** What `console.log(proxy)` shows when nothing is set. */
@@ -599,11 +623,12 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
   const controls = state.controls;
   const handler: ProxyHandler<object> = {
     get(_target, prop) {
-      const control = controls.get(prop);
-      if (control !== undefined) return control;
-      if (prop === "_pool") return state.pool;
       let slot = state.shared;
       if (!slot.has) {
+        // context scope, or nothing set yet: the controls come first
+        const control = controls.get(prop);
+        if (control !== undefined) return control;
+        if (prop === "_pool") return state.pool;
         slot = state.scope === "context" ? state.slot() : slot;
         if (!slot.has) {
           const special = emptyValue(state, prop);
@@ -611,11 +636,11 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
           slot = state.current();
         }
       }
-      const obj = slot.obj as Record<PropertyKey, unknown>;
-      const value = obj[prop];
-      return typeof value === "function"
-        ? state.method(slot, prop, value)
-        : value;
+      const hit = slot.cache.get(prop);
+      if (hit === undefined) return state.resolve(slot, prop);
+      if (hit !== PLAIN) return hit; // a control, or a bound method
+      const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
+      return typeof value === "function" ? state.resolve(slot, prop) : value;
     },
     set(_target, prop, value) {
       if (controls.has(prop) || prop === "_pool") {
@@ -623,7 +648,9 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
           `Cannot assign '${String(prop)}': it is a method of the proxy itself`,
         );
       }
-      const obj = state.current().obj as object;
+      const slot = state.current();
+      slot.cache.delete(prop);
+      const obj = slot.obj as object;
       return Reflect.set(obj, prop, value, obj);
     },
     has(_target, prop) {
@@ -632,7 +659,9 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       return Reflect.has(state.current().obj as object, prop);
     },
     deleteProperty(_target, prop) {
-      return Reflect.deleteProperty(state.current().obj as object, prop);
+      const slot = state.current();
+      slot.cache.delete(prop);
+      return Reflect.deleteProperty(slot.obj as object, prop);
     },
     ownKeys(_target) {
       if (!hasObject(state)) return [];
@@ -649,11 +678,9 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       return d;
     },
     defineProperty(_target, prop, descriptor) {
-      return Reflect.defineProperty(
-        state.current().obj as object,
-        prop,
-        descriptor,
-      );
+      const slot = state.current();
+      slot.cache.delete(prop);
+      return Reflect.defineProperty(slot.obj as object, prop, descriptor);
     },
     getPrototypeOf(_target) {
       if (!hasObject(state)) return ProxyImpl.prototype;
