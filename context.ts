@@ -170,5 +170,9 @@ export function inContext<A extends unknown[], R>(
   fn: (...args: A) => R | PromiseLike<R>,
   options?: WithContextOptions,
 ): (...args: A) => Promise<R> {
-  return (...args: A) => withContext(() => fn(...args), options);
+  const wrapped = (...args: A) => withContext(() => fn(...args), options);
+  // Deno.serve skips building the Request for a handler that declares no
+  // parameters: keep the wrapped function's arity.
+  Object.defineProperty(wrapped, "length", { value: fn.length });
+  return wrapped;
 }

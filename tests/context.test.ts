@@ -120,6 +120,10 @@ describe("withContext: per-async-context objects", () => {
     await db._shutdown();
   });
 
+  it("keeps the handler's arity (Deno.serve passes no Request to a 0-ary handler)", () => {
+    assert.equal(inContext((_req: Request, _info: unknown) => 1).length, 2);
+  });
+
   it("rejects a non-function", async () => {
     // @ts-expect-error: not a function
     await assert.rejects(withContext(42), TypeError);

@@ -1,0 +1,15 @@
+// main.ts: imports the app (which imports db, still empty), then
+// initialises the database, then runs. Run: deno run examples/delayed-init/main.ts
+import * as database from "./database.ts";
+import { listUsers } from "./app.ts";
+import { ProxyError } from "../../mod.ts";
+
+try {
+  listUsers(); // too early: db is a proxy to nothing
+} catch (err) {
+  console.log(`before init: ${(err as ProxyError).message}`);
+}
+
+database.initApp({ url: "postgres://localhost/app" }); // delayed initialisation
+
+console.log(`after init: ${listUsers()}`); // db now forwards to the Database
