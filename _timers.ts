@@ -46,26 +46,42 @@ export function backgroundInterval(fn: () => void, ms: number): TimerId {
 
 /**
  * Settles with `promise`, or with `undefined` and `false` for `ok` once `ms`
- * elapsed, whichever comes first; the timer is always cleared.
+ * elapsed, whichever comes first; the timer is always cleared. With
+ * `stoppers`, the wait also registers there a function that ends it at once
+ * (as if `ms` elapsed), so that its owner can cut every wait short, e.g. at
+ * shutdown.
  */
 export function settleWithin<T>(
   promise: PromiseLike<T>,
   ms: number,
   background: boolean,
+  stoppers?: Set<() => void>,
 ): Promise<{ ok: true; value: T } | { ok: false }> {
-  if (ms === Infinity) {
+  if (ms === Infinity && stoppers === undefined) {
     return Promise.resolve(promise).then((value) => ({ ok: true, value }));
   }
   return new Promise((resolve, reject) => {
-    const id = globalThis.setTimeout(() => resolve({ ok: false }), ms);
-    if (background) unrefTimer(id);
+    let id: TimerId | undefined;
+    const done = () => {
+      if (id !== undefined) globalThis.clearTimeout(id);
+      stoppers?.delete(stop);
+    };
+    const stop = () => {
+      done();
+      resolve({ ok: false });
+    };
+    if (ms !== Infinity) {
+      id = globalThis.setTimeout(stop, ms);
+      if (background) unrefTimer(id);
+    }
+    stoppers?.add(stop);
     Promise.resolve(promise).then(
       (value) => {
-        globalThis.clearTimeout(id);
+        done();
         resolve({ ok: true, value });
       },
       (err) => {
-        globalThis.clearTimeout(id);
+        done();
         reject(err);
       },
     );

@@ -224,6 +224,12 @@ export class Pool<T> implements AsyncDisposable {
   #shutdownPromise: Promise<void> | undefined = undefined;
   #drained: (() => void) | undefined = undefined;
   readonly #closing = new Set<Promise<unknown>>();
+  /**
+   * Ends a wait still running on a timer (a health check or check under
+   * healthTimeout, a creation under createTimeout): shutdown calls them all
+   * so that no timer outlives it.
+   */
+  readonly #stoppers = new Set<() => void>();
   #failures = 0;
   #lastCreateError: unknown = undefined;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -570,8 +576,17 @@ export class Pool<T> implements AsyncDisposable {
     w.since = performance.now();
     if (this.#captureStacks) w.stack = new Error("taken here").stack;
     this.#waiters.push(w);
-    if (w.timed) w.timer = globalThis.setTimeout(this.#onTimeout, timeout, w);
-    if (signal !== undefined) {
+    if (w.timed) {
+      w.timer = globalThis.setTimeout(this.#onTimeout, timeout, w);
+      // Deno may run pending microtasks inside its first setTimeout call
+      // (it loads its timers lazily): if they settled the waiter (served,
+      // shutdown), its timer and listener must not outlive it.
+      if (w.settled) {
+        globalThis.clearTimeout(w.timer);
+        w.timer = undefined;
+      }
+    }
+    if (signal !== undefined && !w.settled) {
       w.signal = signal;
       signal.addEventListener("abort", w);
     }
@@ -695,14 +710,24 @@ export class Pool<T> implements AsyncDisposable {
         return this.#requeue(w);
       }
     }
-    if (w.settled) return this.#makeAvailable(e);
+    // The check may have taken a while: a waiter that gave up meanwhile
+    // takes nothing, and after shutdown began nothing is lent (the waiter is
+    // refused like those still queued, the object closed).
+    if (w.settled || this.#closed) {
+      if (!w.settled) this.#refuse(w);
+      return this.#makeAvailable(e);
+    }
     this.#lend(e, w.stack);
     if (this.#getter !== undefined) {
       await this.#callHook("getter", this.#getter, e.obj);
-      if (e.state !== USING) return; // killed meanwhile
-      if (w.settled) {
-        // the waiter gave up meanwhile: the object goes back, unharmed
+      // killed, or closed by shutdown, meanwhile: the waiter still needs one
+      if (e.state !== USING) return this.#requeue(w);
+      if (w.settled || this.#closed) {
+        // the waiter gave up (or shutdown began) meanwhile: the object goes
+        // back, unharmed; BUSY so that closing it does not count it in use
+        if (!w.settled) this.#refuse(w);
         this.#nusing--;
+        e.state = BUSY;
         return this.#makeAvailable(e);
       }
     }
@@ -712,8 +737,23 @@ export class Pool<T> implements AsyncDisposable {
 
   /** Puts back at the front a waiter whose object turned out bad. */
   #requeue(w: Waiter<T>): void {
-    if (!w.settled && !this.#closed) this.#waiters.unshift(w);
+    if (!w.settled) {
+      // off the queue while its object was checked, so shutdown did not
+      // see it: refuse it now rather than leave it pending for ever
+      if (this.#closed) this.#refuse(w);
+      else this.#waiters.unshift(w);
+    }
     this.#dispatch();
+  }
+
+  /** Rejects a waiter because the pool is shut down. */
+  #refuse(w: Waiter<T>): void {
+    this.#settle(w);
+    w.reject(
+      new PoolError(
+        `Pool ${this.id} was shut down while this task waited for an object`,
+      ),
+    );
   }
 
   /** Detaches a waiter from its timer and signal before settling it. */
@@ -938,9 +978,14 @@ export class Pool<T> implements AsyncDisposable {
       return;
     }
     let late = false;
+    // after shutdown, a creation that lands is closed anyway (#created):
+    // its timer may go
+    const stop = () => globalThis.clearTimeout(timer);
+    this.#stoppers.add(stop);
     const timer = backgroundTimeout(
       () => {
         late = true;
+        this.#stoppers.delete(stop);
         this.#createFailed(
           n,
           new CreationError(
@@ -957,6 +1002,7 @@ export class Pool<T> implements AsyncDisposable {
       (obj) => {
         if (!late) {
           globalThis.clearTimeout(timer);
+          this.#stoppers.delete(stop);
           return this.#created(n, obj);
         }
         // the slot was given up: close what arrived, never leak it
@@ -969,6 +1015,7 @@ export class Pool<T> implements AsyncDisposable {
       (err) => {
         if (!late) {
           globalThis.clearTimeout(timer);
+          this.#stoppers.delete(stop);
           this.#createFailed(n, err);
         }
       },
@@ -1039,7 +1086,6 @@ export class Pool<T> implements AsyncDisposable {
       : err;
     this.#lastCreateError = cause;
     if (this.#closed) return this.#checkDrained();
-    this.#failures++;
     const error = err instanceof CreationError
       ? new CreationError(
         `Cannot create object #${n} for pool ${this.id}: ${err.message}`,
@@ -1061,19 +1107,22 @@ export class Pool<T> implements AsyncDisposable {
       this.#log.error(error.message);
     }
     this.#failReady(error);
-    const base = Math.min(
-      this.#backoffMax,
-      this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
-    );
-    const pause = base / 2 + (Math.random() * base) / 2;
-    if (this.#backoffTimer !== undefined) {
-      globalThis.clearTimeout(this.#backoffTimer);
+    // One pause per round of retries: creations that fail together (up to
+    // maxCreating run at once) lengthen it once, not once each, and the
+    // pause already running is kept.
+    if (this.#backoffTimer === undefined) {
+      this.#failures++;
+      const base = Math.min(
+        this.#backoffMax,
+        this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
+      );
+      const pause = base / 2 + (Math.random() * base) / 2;
+      this.#backoffTimer = backgroundTimeout(
+        this.#onBackoffDone,
+        pause,
+        undefined,
+      );
     }
-    this.#backoffTimer = backgroundTimeout(
-      this.#onBackoffDone,
-      pause,
-      undefined,
-    );
     this.#pump();
   }
 
@@ -1152,9 +1201,10 @@ export class Pool<T> implements AsyncDisposable {
     try {
       const r = hook(e.obj);
       const settled = isThenable(r)
-        ? await settleWithin(r, this.#healthTimeout, true)
+        ? await settleWithin(r, this.#healthTimeout, true, this.#stoppers)
         : { ok: true as const, value: r };
       if (!settled.ok) {
+        if (this.#closed) return false; // cut short by shutdown
         if (name === "health") this.#hcErrors++;
         this.#log.error(
           `${name} of ${this.#trace(e)} took longer than healthTimeout (${
@@ -1343,6 +1393,11 @@ export class Pool<T> implements AsyncDisposable {
           ),
         );
       }, timeout);
+      // as in get(): microtasks run inside setTimeout may have ended it
+      if (!this.#readyWaiters.includes(r)) {
+        globalThis.clearTimeout(r.timer);
+        return promise;
+      }
     }
     if (signal !== undefined) {
       r.onAbort = () => this.#endReady(r, signal.reason);
@@ -1657,6 +1712,9 @@ export class Pool<T> implements AsyncDisposable {
         for (const e of left) this.#destroy(e, "shutdown");
       }
     }
+    // checks and creations still running lose their timers (their objects
+    // are closed already, or will be when they land)
+    for (const stop of [...this.#stoppers]) stop();
     if (this.#closing.size !== 0) {
       const pending = this.#closing.size;
       const done = await settleWithin(
