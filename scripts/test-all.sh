@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on deno, bun and node (24, from node_modules),
+# and the reach checks in workerd and headless Chromium (scripts/test-reach.ts),
 # prints one line per runtime with its pass count, and fails if any fails.
+# RUNTIMES="deno node" runs a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh || exit 1
@@ -29,6 +31,8 @@ run() { # name, command…
 }
 
 count() { # name, log → "N passed, M failed"
+  # some runtimes colour their output whatever NO_COLOR says: strip it
+  sed -i -E 's/\x1b\[[0-9;]*[a-zA-Z]//g' "$2"
   case $1 in
   deno)
     grep -E '^(ok|FAILED) \|' "$2" | tail -1 |
@@ -43,16 +47,23 @@ count() { # name, log → "N passed, M failed"
     p=$(grep -E '^ℹ pass [0-9]+' "$2" | tail -1 | tr -dc 0-9)
     f=$(grep -E '^ℹ fail [0-9]+' "$2" | tail -1 | tr -dc 0-9)
     echo "${p:-0} passed ${f:-?} failed" ;;
+  workerd | chromium)
+    local line
+    line=$(grep -E "^$1 +(ok|FAIL) " "$2" | tail -1 |
+      grep -oE '[0-9]+ passed [0-9]+ failed')
+    echo "${line:-0 passed ? failed}" ;;
   *) tail -1 "$2" ;;
   esac
 }
 
-only=${RUNTIMES:-deno bun node}
+only=${RUNTIMES:-deno bun node workerd chromium}
 for rt in $only; do
   case $rt in
   deno) run deno deno test -A --sanitize-ops --sanitize-resources --doc tests/ *.ts ;;
   bun) run bun bun test --timeout 60000 tests/ ;;
   node) run node node --test --test-timeout=60000 "tests/**/*.test.ts" ;;
+  workerd) run workerd node scripts/test-reach.ts workerd ;;
+  chromium) run chromium node scripts/test-reach.ts chromium ;;
   esac
 done
 

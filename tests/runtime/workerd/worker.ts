@@ -1,0 +1,120 @@
+// The workerd test worker, bundled with mod.ts by tests/runtime/bundle.ts and
+// served by config.capnp (scripts/test-reach.ts starts it).
+//
+// - `/` runs every reach check inside the request (in workerd, timers only
+//   fire inside a request) and answers with the JSON report; `?only=text`
+//   runs the checks whose name contains the text.
+// - `/lifetime/start` then `/lifetime/check` observe a pool that outlives
+//   the request that created it; `/global` tells whether a pool with
+//   housekeeping could be created at module scope. Both document current
+//   behaviour (notes, not pass/fail checks); `/env` lists the Node globals
+//   present (with nodejs_compat, or not).
+
+import { Pool } from "../../../mod.ts";
+import { runChecks } from "../checks.ts";
+
+/** What the notes routes answer. */
+export interface Note {
+  name: string;
+  value: string;
+}
+
+// module scope: workerd refuses timers here
+let globalScope: string;
+try {
+  const pool = new Pool({ fun: (n) => ({ n }), maxAvailDelay: 50 });
+  globalScope = `created (nobjs ${pool.stats().nobjs})`;
+} catch (err) {
+  globalScope = `throws ${err instanceof Error ? err.message : String(err)}`;
+}
+
+let lifetimePool: Pool<{ n: number }> | undefined;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function json(value: unknown): Response {
+  return new Response(JSON.stringify(value), {
+    headers: { "content-type": "application/json" },
+  });
+}
+
+async function lifetimeStart(): Promise<Note> {
+  await lifetimePool?.shutdown();
+  const pool = new Pool({
+    fun: (n) => ({ n }),
+    minSize: 1,
+    maxAvailDelay: 20,
+    logLevel: "off",
+  });
+  lifetimePool = pool;
+  const objs = await Promise.all([pool.get(), pool.get(), pool.get()]);
+  for (const o of objs) pool.ret(o);
+  const s = pool.stats();
+  return {
+    name: "pool outliving its request (start)",
+    value: `nobjs ${s.nobjs}, hkRounds ${s.hkRounds}`,
+  };
+}
+
+async function lifetimeCheck(): Promise<Note> {
+  const pool = lifetimePool;
+  if (pool === undefined) {
+    return { name: "pool outliving its request", value: "not started" };
+  }
+  const before = pool.stats();
+  // a later request: idle objects above minSize are past maxAvailDelay
+  await sleep(100);
+  const o = await pool.get();
+  pool.ret(o);
+  const after = pool.stats();
+  await pool.shutdown();
+  lifetimePool = undefined;
+  return {
+    name: "pool outliving its request",
+    value: `in a later request: nobjs ${before.nobjs} → ${after.nobjs} ` +
+      `(minSize 1), hkRounds ${before.hkRounds} → ${after.hkRounds}, ` +
+      `nrecycled ${after.nrecycled}`,
+  };
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    switch (url.pathname) {
+      case "/env": {
+        const id = setTimeout(() => {}, 0);
+        clearTimeout(id);
+        const node = ["process", "Buffer", "setImmediate"]
+          .filter((name) => name in globalThis).join(", ");
+        return json({
+          name: "environment",
+          value: `Node globals: ${node || "none"}; setTimeout returns ${
+            typeof id === "object" && id !== null
+              ? `${id.constructor.name} object`
+              : typeof id
+          }`,
+        });
+      }
+      case "/global":
+        return json({
+          name: "pool with housekeeping at module scope",
+          value: globalScope,
+        });
+      case "/lifetime/start":
+        return json(await lifetimeStart());
+      case "/lifetime/check":
+        return json(await lifetimeCheck());
+      case "/":
+        return json(
+          await runChecks(
+            url.searchParams.get("runtime") ?? "workerd",
+            url.searchParams.get("only") ?? undefined,
+          ),
+        );
+      default:
+        return new Response("not found", { status: 404 });
+    }
+  },
+};
