@@ -1,0 +1,329 @@
+// Unit tests of the waiter queue (_waiters.ts): one FIFO over two lists
+// (with and without deadline), O(1) removal, unshift, shiftUntimed.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Waiter, WaiterQueue } from "../_waiters.ts";
+
+type W = Waiter<number> & { id: string };
+
+const noop = () => {};
+
+/** A waiter named `id`, with a deadline when `timeout` is finite. */
+function waiter(
+  id: string,
+  timeout = Infinity,
+  onAbort: (w: Waiter<number>) => void = noop,
+): W {
+  const w = new Waiter<number>(noop, noop, timeout, onAbort) as W;
+  w.id = id;
+  return w;
+}
+
+function ids(ws: (Waiter<number> | undefined)[]): string[] {
+  return ws.map((w) => (w as W | undefined)?.id ?? "none");
+}
+
+/** Empties the queue with shift(), oldest first. */
+function shiftAll(q: WaiterQueue<number>): string[] {
+  const out: string[] = [];
+  for (let w = q.shift(); w !== undefined; w = q.shift()) {
+    out.push((w as W).id);
+  }
+  return out;
+}
+
+describe("Waiter", () => {
+  it("is timed only with a finite timeout", () => {
+    assert.equal(waiter("a").timed, false);
+    assert.equal(waiter("b", 10).timed, true);
+    assert.equal(waiter("c", 0).timed, true);
+    assert.equal(waiter("d", 10).timeout, 10);
+  });
+
+  it("is its own abort listener: handleEvent calls onAbort with itself", () => {
+    const seen: Waiter<number>[] = [];
+    const w = waiter("a", Infinity, (x) => seen.push(x));
+    const c = new AbortController();
+    c.signal.addEventListener("abort", w);
+    c.abort();
+    assert.deepEqual(seen, [w]);
+  });
+
+  it("starts outside any queue, unsettled", () => {
+    const w = waiter("a");
+    assert.equal(w.list, null);
+    assert.equal(w.prev, null);
+    assert.equal(w.next, null);
+    assert.equal(w.settled, false);
+  });
+});
+
+describe("WaiterQueue: order", () => {
+  it("is empty at first", () => {
+    const q = new WaiterQueue<number>();
+    assert.equal(q.size, 0);
+    assert.equal(q.untimedSize, 0);
+    assert.equal(q.shift(), undefined);
+    assert.equal(q.shiftUntimed(), undefined);
+    assert.deepEqual(q.drain(), []);
+  });
+
+  it("serves untimed waiters first in, first out", () => {
+    const q = new WaiterQueue<number>();
+    for (const id of ["a", "b", "c"]) q.push(waiter(id));
+    assert.equal(q.size, 3);
+    assert.equal(q.untimedSize, 3);
+    assert.deepEqual(shiftAll(q), ["a", "b", "c"]);
+    assert.equal(q.size, 0);
+  });
+
+  it("serves timed waiters first in, first out", () => {
+    const q = new WaiterQueue<number>();
+    for (const id of ["a", "b", "c"]) q.push(waiter(id, 100));
+    assert.equal(q.size, 3);
+    assert.equal(q.untimedSize, 0);
+    assert.deepEqual(shiftAll(q), ["a", "b", "c"]);
+  });
+
+  it("keeps one arrival order across timed and untimed waiters", () => {
+    const q = new WaiterQueue<number>();
+    const plan: [string, number][] = [
+      ["u1", Infinity],
+      ["t1", 10],
+      ["t2", 5],
+      ["u2", Infinity],
+      ["u3", Infinity],
+      ["t3", 1],
+      ["u4", Infinity],
+    ];
+    for (const [id, t] of plan) q.push(waiter(id, t));
+    assert.equal(q.size, 7);
+    assert.equal(q.untimedSize, 4);
+    assert.deepEqual(shiftAll(q), plan.map(([id]) => id));
+  });
+
+  it("numbers arrivals increasingly, across both lists", () => {
+    const q = new WaiterQueue<number>();
+    const ws = [waiter("a"), waiter("b", 1), waiter("c"), waiter("d", 1)];
+    for (const w of ws) q.push(w);
+    for (let i = 1; i < ws.length; i++) assert.ok(ws[i - 1].seq < ws[i].seq);
+  });
+
+  it("drain takes every waiter, oldest first, and empties the queue", () => {
+    const q = new WaiterQueue<number>();
+    for (const [id, t] of [["a", 1], ["b", Infinity], ["c", 1]] as const) {
+      q.push(waiter(id, t));
+    }
+    const all = q.drain();
+    assert.deepEqual(ids(all), ["a", "b", "c"]);
+    assert.equal(q.size, 0);
+    assert.equal(q.untimedSize, 0);
+    for (const w of all) assert.equal(w.list, null);
+  });
+
+  it("a shifted waiter has left its list", () => {
+    const q = new WaiterQueue<number>();
+    const a = waiter("a");
+    const b = waiter("b", 5);
+    q.push(a);
+    q.push(b);
+    assert.notEqual(a.list, null);
+    q.shift();
+    assert.equal(a.list, null);
+    assert.equal(a.next, null);
+    assert.notEqual(b.list, null);
+  });
+});
+
+describe("WaiterQueue: shiftUntimed", () => {
+  it("takes the oldest waiter without deadline, skipping timed ones", () => {
+    const q = new WaiterQueue<number>();
+    for (
+      const [id, t] of [["t1", 5], ["t2", 5], ["u1", Infinity], [
+        "t3",
+        5,
+      ], ["u2", Infinity]] as const
+    ) q.push(waiter(id, t));
+    assert.deepEqual(ids([q.shiftUntimed()]), ["u1"]);
+    assert.equal(q.size, 4);
+    assert.equal(q.untimedSize, 1);
+    assert.deepEqual(shiftAll(q), ["t1", "t2", "t3", "u2"]);
+  });
+
+  it("returns undefined when only timed waiters wait", () => {
+    const q = new WaiterQueue<number>();
+    q.push(waiter("t", 5));
+    assert.equal(q.shiftUntimed(), undefined);
+    assert.equal(q.size, 1);
+  });
+});
+
+describe("WaiterQueue: unshift", () => {
+  it("puts a shifted waiter back at the front, before older and newer ones", () => {
+    const q = new WaiterQueue<number>();
+    for (
+      const [id, t] of [["a", 5], ["b", Infinity], ["c", 5], [
+        "d",
+        Infinity,
+      ]] as const
+    ) q.push(waiter(id, t));
+    const a = q.shift()!;
+    const b = q.shift()!;
+    q.unshift(b);
+    q.unshift(a);
+    assert.equal(q.size, 4);
+    assert.deepEqual(shiftAll(q), ["a", "b", "c", "d"]);
+  });
+
+  it("keeps the arrival order when an untimed waiter goes back before timed ones", () => {
+    const q = new WaiterQueue<number>();
+    q.push(waiter("u", Infinity));
+    q.push(waiter("t", 5));
+    const u = q.shift()!;
+    assert.equal((u as W).id, "u");
+    q.unshift(u);
+    assert.equal(q.untimedSize, 1);
+    assert.deepEqual(shiftAll(q), ["u", "t"]);
+  });
+
+  it("works on an empty queue", () => {
+    const q = new WaiterQueue<number>();
+    const a = waiter("a", 5);
+    q.push(a);
+    q.shift();
+    q.unshift(a);
+    assert.equal(q.size, 1);
+    assert.equal(q.shift(), a);
+    assert.equal(q.shift(), undefined);
+  });
+});
+
+describe("WaiterQueue: remove", () => {
+  it("removes at the head, the middle and the tail of both lists", () => {
+    const q = new WaiterQueue<number>();
+    const ws: Record<string, W> = {};
+    for (
+      const [id, t] of [
+        ["u1", Infinity],
+        ["t1", 5],
+        ["u2", Infinity],
+        [
+          "t2",
+          5,
+        ],
+        ["u3", Infinity],
+        ["t3", 5],
+      ] as const
+    ) {
+      ws[id] = waiter(id, t);
+      q.push(ws[id]);
+    }
+    q.remove(ws.u2); // middle of untimed
+    q.remove(ws.t1); // head of timed
+    q.remove(ws.t3); // tail of timed
+    q.remove(ws.u1); // head of untimed
+    assert.equal(q.size, 2);
+    assert.equal(q.untimedSize, 1);
+    for (const id of ["u2", "t1", "t3", "u1"]) {
+      assert.equal(ws[id].list, null);
+      assert.equal(ws[id].prev, null);
+      assert.equal(ws[id].next, null);
+    }
+    assert.deepEqual(shiftAll(q), ["t2", "u3"]);
+  });
+
+  it("removes the only waiter, leaving an empty, usable queue", () => {
+    const q = new WaiterQueue<number>();
+    const a = waiter("a");
+    q.push(a);
+    q.remove(a);
+    assert.equal(q.size, 0);
+    assert.equal(q.shift(), undefined);
+    q.push(waiter("b"));
+    assert.deepEqual(shiftAll(q), ["b"]);
+  });
+
+  it("is a no-op for a waiter that already left (twice, or after shift)", () => {
+    const q = new WaiterQueue<number>();
+    const a = waiter("a");
+    const b = waiter("b", 5);
+    const c = waiter("c");
+    q.push(a);
+    q.push(b);
+    q.push(c);
+    q.remove(b);
+    q.remove(b);
+    const first = q.shift();
+    assert.equal(first, a);
+    q.remove(a);
+    assert.equal(q.size, 1);
+    assert.deepEqual(shiftAll(q), ["c"]);
+  });
+
+  it("is a no-op for a waiter never queued", () => {
+    const q = new WaiterQueue<number>();
+    q.push(waiter("a"));
+    q.remove(waiter("stranger"));
+    assert.equal(q.size, 1);
+  });
+});
+
+describe("WaiterQueue: 100,000 waiters", () => {
+  const N = 100_000;
+
+  it("keeps FIFO order after removing half of them in scattered order", () => {
+    const q = new WaiterQueue<number>();
+    const ws: W[] = [];
+    for (let i = 0; i < N; i++) {
+      const w = waiter(String(i), i % 3 === 0 ? Infinity : 1000);
+      ws.push(w);
+      q.push(w);
+    }
+    assert.equal(q.size, N);
+    // remove every odd waiter, in a scattered order (stride 7919, a prime)
+    const odd = ws.filter((_, i) => i % 2 === 1);
+    for (let k = 0, j = 0; k < odd.length; k++, j = (j + 7919) % odd.length) {
+      q.remove(odd[j]);
+    }
+    assert.equal(q.size, N / 2);
+    let expected = 0;
+    let count = 0;
+    for (let w = q.shift(); w !== undefined; w = q.shift()) {
+      assert.equal(Number((w as W).id), expected);
+      expected += 2;
+      count++;
+    }
+    assert.equal(count, N / 2);
+    assert.equal(q.size, 0);
+    assert.equal(q.untimedSize, 0);
+  });
+
+  it("removes all of them, newest first, and the queue is empty", () => {
+    const q = new WaiterQueue<number>();
+    const ws: W[] = [];
+    for (let i = 0; i < N; i++) {
+      const w = waiter(String(i), i % 2 === 0 ? Infinity : 5);
+      ws.push(w);
+      q.push(w);
+    }
+    for (let i = N - 1; i >= 0; i--) q.remove(ws[i]);
+    assert.equal(q.size, 0);
+    assert.equal(q.untimedSize, 0);
+    assert.equal(q.shift(), undefined);
+    assert.ok(ws.every((w) => w.list === null));
+  });
+
+  it("shiftUntimed walks the untimed ones in order among many timed ones", () => {
+    const q = new WaiterQueue<number>();
+    for (let i = 0; i < N; i++) {
+      q.push(waiter(String(i), i % 10 === 9 ? Infinity : 5));
+    }
+    assert.equal(q.untimedSize, N / 10);
+    for (let i = 9; i < N; i += 10) {
+      assert.equal((q.shiftUntimed() as W).id, String(i));
+    }
+    assert.equal(q.shiftUntimed(), undefined);
+    assert.equal(q.size, N - N / 10);
+    assert.equal((q.shift() as W).id, "0");
+  });
+});
