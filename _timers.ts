@@ -26,22 +26,42 @@ export function unrefTimer(id: TimerId): void {
   }
 }
 
-/** `setTimeout` for background work: unref'd. */
+/**
+ * `setTimeout` for background work: unref'd. Returns `undefined` where
+ * timers cannot be set here (Cloudflare workerd's global scope).
+ */
 export function backgroundTimeout<A>(
   fn: (arg: A) => void,
   ms: number,
   arg: A,
-): TimerId {
-  const id = globalThis.setTimeout(fn, ms, arg);
+): TimerId | undefined {
+  let id: TimerId;
+  try {
+    id = globalThis.setTimeout(fn, ms, arg);
+  } catch {
+    return undefined;
+  }
   unrefTimer(id);
   return id;
 }
 
-/** `setInterval` for background work: unref'd. */
-export function backgroundInterval(fn: () => void, ms: number): TimerId {
-  const id = globalThis.setInterval(fn, ms);
+/**
+ * `setInterval` for background work: unref'd. Returns `undefined` where
+ * timers cannot be set here (Cloudflare workerd's global scope): the caller
+ * then works lazily.
+ */
+export function backgroundInterval(
+  fn: () => void,
+  ms: number,
+): TimerId | undefined {
+  let id: TimerId;
+  try {
+    id = globalThis.setInterval(fn, ms) as TimerId;
+  } catch {
+    return undefined;
+  }
   unrefTimer(id);
-  return id as TimerId;
+  return id;
 }
 
 /**

@@ -122,6 +122,11 @@ export class WaiterQueue<T> {
     return w;
   }
 
+  /** The oldest waiter that has a deadline, left in place. */
+  peekTimed(): Waiter<T> | undefined {
+    return this.#timed.head ?? undefined;
+  }
+
   /** Takes the oldest waiter that has no deadline. */
   shiftUntimed(): Waiter<T> | undefined {
     const w = this.#untimed.head;

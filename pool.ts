@@ -232,7 +232,16 @@ export class Pool<T> implements AsyncDisposable {
   readonly #stoppers = new Set<() => void>();
   #failures = 0;
   #lastCreateError: unknown = undefined;
+  /** When the current pause after failed creations ends (0: none). */
+  #backoffUntil = 0;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /**
+   * When the next housekeeping round is due. Rounds normally run on a
+   * background timer; where timers stop between requests (Cloudflare
+   * workerd), or cannot start (its global scope), gets and returns run an
+   * overdue round themselves.
+   */
+  #hkDue = Infinity;
   #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #hkRunning = false;
   readonly #started = Date.now();
@@ -437,8 +446,6 @@ export class Pool<T> implements AsyncDisposable {
     this.#log = filterLogger(logger, logLevel, `[${name}] `);
     this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
     this.#plainRet = !this.#retter && !this.#reset;
-    this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
-      maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0);
 
     if (
       maxUsingDelay > 0 && maxUsingDelayKill > 0 &&
@@ -462,9 +469,19 @@ export class Pool<T> implements AsyncDisposable {
         : this.#health
         ? 60_000
         : 0);
+    this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
+      maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0) ||
+      this.#delay > 0;
     if (this.#delay > 0) {
+      this.#hkDue = performance.now() + this.#delay;
       this.#hkTimer = backgroundInterval(this.#onHousekeepingTick, this.#delay);
-      this.#log.info(`housekeeping every ${ms(this.#delay)}`);
+      this.#log.info(
+        this.#hkTimer !== undefined
+          ? `housekeeping every ${ms(this.#delay)}`
+          : `no timer here: housekeeping runs when gets and returns find a round overdue (every ${
+            ms(this.#delay)
+          })`,
+      );
     }
     this.#pump();
   }
@@ -575,16 +592,19 @@ export class Pool<T> implements AsyncDisposable {
     const w = new Waiter<T>(resolve, reject, timeout, this.#onAbort);
     w.since = performance.now();
     if (this.#captureStacks) w.stack = new Error("taken here").stack;
-    this.#waiters.push(w);
     if (w.timed) {
-      w.timer = globalThis.setTimeout(this.#onTimeout, timeout, w);
-      // Deno may run pending microtasks inside its first setTimeout call
-      // (it loads its timers lazily): if they settled the waiter (served,
-      // shutdown), its timer and listener must not outlive it.
-      if (w.settled) {
-        globalThis.clearTimeout(w.timer);
-        w.timer = undefined;
+      try {
+        w.timer = globalThis.setTimeout(this.#onTimeout, timeout, w);
+      } catch (err) {
+        // no timers here (workerd's global scope): a deadline cannot be kept
+        return Promise.reject(err);
       }
+    }
+    this.#waiters.push(w);
+    if (w.timed && this.#backoffUntil !== 0) {
+      // creations pause after failures: make sure this waiter sees retries
+      const cap = this.#retryCap(w);
+      if (this.#backoffUntil - w.since > cap) this.#pauseFor(cap);
     }
     if (signal !== undefined && !w.settled) {
       w.signal = signal;
@@ -671,11 +691,18 @@ export class Pool<T> implements AsyncDisposable {
     e.uses++;
     this.#nusing++;
     this.#nuses++;
-    if (this.#timed) {
-      e.lastGet = performance.now();
-      e.warned = false;
-    }
     e.stack = stack;
+    if (this.#timed) {
+      const now = performance.now();
+      e.lastGet = now;
+      e.warned = false;
+      if (now >= this.#hkDue) this.#overdueRound();
+    }
+  }
+
+  /** Runs a housekeeping round that its timer did not run in time. */
+  #overdueRound(): void {
+    if (!this.#hkRunning && !this.#closed) void this.#housekeep();
   }
 
   /** Serves waiters from idle objects, then starts the creations needed. */
@@ -826,7 +853,7 @@ export class Pool<T> implements AsyncDisposable {
   ret(obj: T, options?: RetOptions): void | Promise<void> {
     return this.#giveBack(
       obj,
-      options === undefined
+      options === undefined || options === null
         ? NORMAL
         : options.broken === true
         ? BROKEN
@@ -837,11 +864,17 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #giveBack(obj: T, how: number): void | Promise<void> {
+    let now = 0;
+    if (this.#timed) {
+      now = performance.now();
+      // before the lookup: a round that kills this object makes it foreign
+      if (now >= this.#hkDue) this.#overdueRound();
+    }
     const e = this.#entries.get(obj);
     if (e === undefined || e.state !== USING) return this.#badReturn(obj, e);
     this.#nusing--;
     if (this.#timed) {
-      e.lastRet = performance.now();
+      e.lastRet = now;
       if (e.warned) {
         this.#log.warn(
           `${this.#trace(e)} came back after ${ms(e.lastRet - e.lastGet)}`,
@@ -942,9 +975,10 @@ export class Pool<T> implements AsyncDisposable {
         const total = this.#entries.size + this.#creating;
         if (this.#creating >= this.#maxCreating) break;
         if (this.#maxSize !== 0 && total >= this.#maxSize) break;
-        // During a back-off only waiters without deadline are owed an
-        // attempt (the original's rule); the others wait for the retry.
-        const wanted = this.#backoffTimer === undefined
+        // During a pause after failed creations only waiters without
+        // deadline are owed an attempt (the original's rule); the others
+        // wait for the retry.
+        const wanted = !this.#pausing()
           ? total < this.#minSize || this.#waiters.size > this.#creating
           : this.#waiters.untimedSize > this.#creating;
         if (!wanted) break;
@@ -1051,10 +1085,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#failures = 0;
     this.#lastCreateError = undefined;
-    if (this.#backoffTimer !== undefined) {
-      globalThis.clearTimeout(this.#backoffTimer);
-      this.#backoffTimer = undefined;
-    }
+    this.#endPause();
     const now = performance.now();
     const expires = this.#maxLifetime === 0
       ? Infinity
@@ -1110,24 +1141,54 @@ export class Pool<T> implements AsyncDisposable {
     // One pause per round of retries: creations that fail together (up to
     // maxCreating run at once) lengthen it once, not once each, and the
     // pause already running is kept.
-    if (this.#backoffTimer === undefined) {
+    if (!this.#pausing()) {
       this.#failures++;
       const base = Math.min(
         this.#backoffMax,
         this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
       );
-      const pause = base / 2 + (Math.random() * base) / 2;
-      this.#backoffTimer = backgroundTimeout(
-        this.#onBackoffDone,
-        pause,
-        undefined,
-      );
+      let pause = base / 2 + (Math.random() * base) / 2;
+      // a waiter with a deadline sees a few retries before it times out
+      const head = this.#waiters.peekTimed();
+      if (head !== undefined) pause = Math.min(pause, this.#retryCap(head));
+      this.#pauseFor(pause);
     }
     this.#pump();
   }
 
-  readonly #onBackoffDone = (): void => {
+  /** The longest pause a waiter with a deadline should sit through. */
+  #retryCap(w: Waiter<T>): number {
+    return Math.max(this.#backoffInitial, w.timeout / 4);
+  }
+
+  /** Whether creations pause after failures (lazily ends an overdue pause). */
+  #pausing(): boolean {
+    if (this.#backoffUntil === 0) return false;
+    if (performance.now() < this.#backoffUntil) return true;
+    this.#endPause();
+    return false;
+  }
+
+  #pauseFor(pause: number): void {
+    if (this.#backoffTimer !== undefined) {
+      globalThis.clearTimeout(this.#backoffTimer);
+    }
+    this.#backoffUntil = performance.now() + pause;
+    // without a timer (workerd's global scope) the pause ends lazily
+    this.#backoffTimer = backgroundTimeout(this.#onPauseEnd, pause, undefined);
+  }
+
+  #endPause(): void {
+    this.#backoffUntil = 0;
+    if (this.#backoffTimer !== undefined) {
+      globalThis.clearTimeout(this.#backoffTimer);
+      this.#backoffTimer = undefined;
+    }
+  }
+
+  readonly #onPauseEnd = (): void => {
     this.#backoffTimer = undefined;
+    this.#backoffUntil = 0;
     this.#pump();
   };
 
@@ -1239,6 +1300,7 @@ export class Pool<T> implements AsyncDisposable {
   async #housekeep(): Promise<void> {
     this.#hkRunning = true;
     const start = performance.now();
+    this.#hkDue = start + this.#delay;
     this.#hkLast = start;
     this.#hkRounds++;
     try {
@@ -1366,6 +1428,17 @@ export class Pool<T> implements AsyncDisposable {
     }
     if (this.#entries.size >= this.#minSize) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (timeout === Infinity && this.#failures > 0) {
+      // the backend is failing now: without a timeout, say so at once
+      return Promise.reject(
+        new CreationError(
+          `Pool ${this.id} not ready: ${this.#entries.size} of minSize ${this.#minSize} objects exist and the last creation failed: ${
+            message(this.#lastCreateError)
+          }; pass a timeout to ready() to wait for the backend`,
+          { cause: this.#lastCreateError },
+        ),
+      );
+    }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const r: ReadyWaiter = {
       resolve,
@@ -1678,10 +1751,7 @@ export class Pool<T> implements AsyncDisposable {
       globalThis.clearInterval(this.#hkTimer);
       this.#hkTimer = undefined;
     }
-    if (this.#backoffTimer !== undefined) {
-      globalThis.clearTimeout(this.#backoffTimer);
-      this.#backoffTimer = undefined;
-    }
+    this.#endPause();
     const refused = () =>
       new PoolError(
         `Pool ${this.id} was shut down while this task waited for an object`,

@@ -54,6 +54,8 @@ const REPORT_LIMIT = 120_000;
 interface Note {
   name: string;
   value: string;
+  /** Notes that are checks count as passed or failed. */
+  ok?: boolean;
 }
 
 interface Outcome {
@@ -218,7 +220,21 @@ async function runWorkerd(dir: string): Promise<Outcome> {
     if (output.trim() !== "") {
       notes.push({ name: "workerd output", value: output.trim() });
     }
-    return { report: mergeReports(reports), notes };
+    const report = mergeReports(reports);
+    // notes that are checks join the report
+    for (const n of notes) {
+      if (n.ok === undefined) continue;
+      report.results.push(
+        {
+          name: n.name,
+          ok: n.ok,
+          error: n.ok ? null : n.value,
+        } as Report["results"][number],
+      );
+      if (n.ok) report.passed++;
+      else report.failed++;
+    }
+    return { report, notes };
   } finally {
     // workerd drains for about 2 s on SIGTERM: nothing here needs draining
     child.kill("SIGTERM");

@@ -537,29 +537,6 @@ describe("Pool wait: creations and waiters", () => {
       }
     });
   });
-
-  it("a spike of 50 tasks opens only a few objects (maxCreating)", async () => {
-    await withClock(async (clock) => {
-      const b = new Backend();
-      b.latency = 150;
-      const pool = new Pool({ fun: b.fun, minSize: 0 });
-      try {
-        let done = 0;
-        const tasks = Array.from({ length: 50 }, () =>
-          pool.use(async () => {
-            await new Promise((r) => setTimeout(r, 2));
-            done++;
-          }));
-        await clock.tickAsync(1000);
-        await Promise.all(tasks);
-        assert.equal(done, 50);
-        const opened = pool.stats().ncreated;
-        assert.ok(opened >= 2 && opened <= 6, `opened ${opened}`);
-      } finally {
-        await shutdownOn(clock, pool);
-      }
-    });
-  });
 });
 
 describe("Pool wait: maxWaiting", () => {

@@ -4,11 +4,12 @@
 // - `/` runs every reach check inside the request (in workerd, timers only
 //   fire inside a request) and answers with the JSON report; `?only=text`
 //   runs the checks whose name contains the text.
-// - `/lifetime/start` then `/lifetime/check` observe a pool that outlives
-//   the request that created it; `/global` tells whether a pool with
-//   housekeeping could be created at module scope. Both document current
-//   behaviour (notes, not pass/fail checks); `/env` lists the Node globals
-//   present (with nodejs_compat, or not).
+// - `/lifetime/start` then `/lifetime/check` check that a pool outliving
+//   the request that created it still housekeeps (lazily, on gets and
+//   returns: workerd runs no timer between requests); `/global` checks that
+//   a pool with housekeeping can be created at module scope (where workerd
+//   refuses timers). Both answer `ok`; `/env` lists the Node globals present
+//   (with nodejs_compat, or not).
 
 import { Pool } from "../../../mod.ts";
 import { runChecks } from "../checks.ts";
@@ -17,13 +18,17 @@ import { runChecks } from "../checks.ts";
 export interface Note {
   name: string;
   value: string;
+  /** For notes that are checks: whether it behaved as it must. */
+  ok?: boolean;
 }
 
 // module scope: workerd refuses timers here
 let globalScope: string;
+let globalOk = false;
 try {
   const pool = new Pool({ fun: (n) => ({ n }), maxAvailDelay: 50 });
   globalScope = `created (nobjs ${pool.stats().nobjs})`;
+  globalOk = pool.stats().nobjs === 1;
 } catch (err) {
   globalScope = `throws ${err instanceof Error ? err.message : String(err)}`;
 }
@@ -73,6 +78,8 @@ async function lifetimeCheck(): Promise<Note> {
   lifetimePool = undefined;
   return {
     name: "pool outliving its request",
+    ok: after.nobjs === 1 && after.hkRounds > before.hkRounds &&
+      after.nrecycled === 2,
     value: `in a later request: nobjs ${before.nobjs} → ${after.nobjs} ` +
       `(minSize 1), hkRounds ${before.hkRounds} → ${after.hkRounds}, ` +
       `nrecycled ${after.nrecycled}`,
@@ -101,6 +108,7 @@ export default {
         return json({
           name: "pool with housekeeping at module scope",
           value: globalScope,
+          ok: globalOk,
         });
       case "/lifetime/start":
         return json(await lifetimeStart());
