@@ -2,7 +2,7 @@
 // initialises the database, then runs. Run: deno run examples/delayed-init/main.ts
 import * as database from "./database.ts";
 import { listUsers } from "./app.ts";
-import { ProxyError } from "../../mod.ts";
+import type { ProxyError } from "../../mod.ts";
 
 try {
   listUsers(); // too early: db is a proxy to nothing
