@@ -4,7 +4,20 @@
  * @module
  */
 
-import type { Logger, LogLevel } from "./logger.ts";
+import { LOG_LEVELS, type Logger, type LogLevel } from "./logger.ts";
+import { MAX_TIMER_DELAY } from "./_timers.ts";
+import {
+  checkBoolean,
+  checkCount,
+  checkDelay,
+  checkFunction,
+  checkKnownKeys,
+  checkOneOf,
+  checkPositiveCount,
+  checkRatio,
+  checkTimeout,
+  show,
+} from "./_validate.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { CreationError, OverloadError } from "./errors.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
@@ -304,3 +317,208 @@ export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
   "reset",
   "captureStacks",
 ]);
+
+/**
+ * The options of a pool with their defaults applied, checked.
+ * @internal
+ */
+export interface ResolvedPoolOptions<T> {
+  fun: (n: number) => T | PromiseLike<T>;
+  maxSize: number;
+  minSize: number;
+  timeout: number;
+  maxUse: number;
+  maxAvailDelay: number;
+  maxUsingDelay: number;
+  maxUsingDelayKill: number;
+  healthFreq: number;
+  delay: number | undefined;
+  logLevel: LogLevel;
+  logger: Logger;
+  name: string | undefined;
+  createTimeout: number;
+  healthTimeout: number;
+  shutdownTimeout: number;
+  maxCreating: number;
+  backoffInitial: number;
+  backoffMax: number;
+  maxWaiting: number;
+  maxLifetime: number;
+  maxLifetimeJitter: number;
+  checkBypass: number;
+  captureStacks: boolean;
+}
+
+const HOOKS = [
+  "fun",
+  "opener",
+  "getter",
+  "retter",
+  "closer",
+  "health",
+  "stats",
+  "tracer",
+  "check",
+  "reset",
+] as const;
+
+/**
+ * Applies the defaults of {@linkcode PoolOptions} (in this one place) and
+ * checks every option; a {@linkcode Proxy} uses it to refuse bad pool
+ * options when it is created, before its pool exists.
+ *
+ * @param options The options as given.
+ * @param WHAT The start of error messages ("Cannot create pool").
+ * @returns The options with defaults applied.
+ * @throws {TypeError} An option has the wrong type, or is unknown.
+ * @throws {RangeError} An option has a wrong value.
+ * @internal
+ */
+export function resolvePoolOptions<T>(
+  options: PoolOptions<T>,
+  WHAT: string,
+): ResolvedPoolOptions<T> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
+        show(options)
+      }`,
+    );
+  }
+  checkKnownKeys(WHAT, options, POOL_OPTION_NAMES);
+  for (const hook of HOOKS) {
+    if (hook === "fun" || options[hook] !== undefined) {
+      checkFunction(WHAT, hook, options[hook]);
+    }
+  }
+  const {
+    fun,
+    maxSize = 0,
+    minSize = 1,
+    timeout = Infinity,
+    maxUse = 0,
+    maxAvailDelay = 0,
+    maxUsingDelay = 0,
+    maxUsingDelayKill = 0,
+    healthFreq = 1,
+    delay,
+    logLevel = "warn",
+    logger = console,
+    name,
+    createTimeout = Infinity,
+    healthTimeout = 5000,
+    shutdownTimeout = 5000,
+    maxCreating = 2,
+    backoffInitial = 10,
+    backoffMax = 5000,
+    maxWaiting = 0,
+    maxLifetime = 0,
+    maxLifetimeJitter = 0.05,
+    checkBypass = 500,
+    captureStacks = maxUsingDelay > 0,
+  } = options;
+  checkCount(WHAT, "maxSize", maxSize);
+  checkCount(WHAT, "minSize", minSize);
+  if (maxSize > 0 && minSize > maxSize) {
+    throw new RangeError(
+      `${WHAT} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+    );
+  }
+  for (
+    const [key, value] of [
+      ["timeout", timeout],
+      ["createTimeout", createTimeout],
+      ["healthTimeout", healthTimeout],
+      ["shutdownTimeout", shutdownTimeout],
+    ] as const
+  ) {
+    checkTimeout(WHAT, key, value);
+    if (value !== Infinity && value > MAX_TIMER_DELAY) {
+      throw new RangeError(
+        `${WHAT} as '${key}' must be at most ${MAX_TIMER_DELAY} ms or Infinity: current value is ${value}`,
+      );
+    }
+  }
+  checkCount(WHAT, "maxUse", maxUse);
+  for (
+    const [key, value] of [
+      ["maxAvailDelay", maxAvailDelay],
+      ["maxUsingDelay", maxUsingDelay],
+      ["maxUsingDelayKill", maxUsingDelayKill],
+      ["backoffInitial", backoffInitial],
+      ["backoffMax", backoffMax],
+      ["maxLifetime", maxLifetime],
+      ["checkBypass", checkBypass],
+    ] as const
+  ) checkDelay(WHAT, key, value);
+  if (delay !== undefined) {
+    checkDelay(WHAT, "delay", delay);
+    if (delay === 0 || delay > MAX_TIMER_DELAY) {
+      throw new RangeError(
+        `${WHAT} as 'delay' must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}: current value is ${delay}`,
+      );
+    }
+  }
+  if (backoffInitial === 0) {
+    throw new RangeError(
+      `${WHAT} as 'backoffInitial' must be positive: current value is 0`,
+    );
+  }
+  if (backoffMax < backoffInitial) {
+    throw new RangeError(
+      `${WHAT} as 'backoffMax' must be at least 'backoffInitial' (${backoffInitial}): current value is ${backoffMax}`,
+    );
+  }
+  checkPositiveCount(WHAT, "healthFreq", healthFreq);
+  checkPositiveCount(WHAT, "maxCreating", maxCreating);
+  checkCount(WHAT, "maxWaiting", maxWaiting);
+  checkRatio(WHAT, "maxLifetimeJitter", maxLifetimeJitter);
+  checkBoolean(WHAT, "captureStacks", captureStacks);
+  checkOneOf(WHAT, "logLevel", logLevel, LOG_LEVELS);
+  if (name !== undefined && (typeof name !== "string" || name === "")) {
+    throw new TypeError(
+      `${WHAT} as 'name' must be a non-empty string: current value is ${
+        show(name)
+      }`,
+    );
+  }
+  if (
+    typeof logger !== "object" || logger === null ||
+    !(["debug", "info", "warn", "error"] as const).every((m) =>
+      typeof logger[m] === "function"
+    )
+  ) {
+    throw new TypeError(
+      `${WHAT} as 'logger' must have debug, info, warn and error methods: current value is ${
+        show(logger)
+      }`,
+    );
+  }
+
+  return {
+    fun,
+    maxSize,
+    minSize,
+    timeout,
+    maxUse,
+    maxAvailDelay,
+    maxUsingDelay,
+    maxUsingDelayKill,
+    healthFreq,
+    delay,
+    logLevel,
+    logger,
+    name,
+    createTimeout,
+    healthTimeout,
+    shutdownTimeout,
+    maxCreating,
+    backoffInitial,
+    backoffMax,
+    maxWaiting,
+    maxLifetime,
+    maxLifetimeJitter,
+    checkBypass,
+    captureStacks,
+  };
+}

@@ -14,17 +14,17 @@ import {
   PoolError,
   TimeoutError,
 } from "./errors.ts";
-import { filterLogger, LOG_LEVELS, type Logger } from "./logger.ts";
+import { filterLogger, type Logger } from "./logger.ts";
 import { Lease } from "./lease.ts";
 import {
   type CheckHook,
   type GetOptions,
   type Hook,
   type JsonValue,
-  POOL_OPTION_NAMES,
   type PoolOptions,
   type ReadyOptions,
   type ResizeOptions,
+  resolvePoolOptions,
   type RetOptions,
   type ShutdownOptions,
 } from "./options.ts";
@@ -36,19 +36,7 @@ import {
   MAX_TIMER_DELAY,
   settleWithin,
 } from "./_timers.ts";
-import {
-  checkBoolean,
-  checkCount,
-  checkDelay,
-  checkFunction,
-  checkKnownKeys,
-  checkOneOf,
-  checkPositiveCount,
-  checkRatio,
-  checkSignal,
-  checkTimeout,
-  show,
-} from "./_validate.ts";
+import { checkCount, checkSignal, checkTimeout, show } from "./_validate.ts";
 
 // Entry states
 const IDLE = 0;
@@ -91,19 +79,6 @@ interface ReadyWaiter {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
-
-const HOOKS = [
-  "fun",
-  "opener",
-  "getter",
-  "retter",
-  "closer",
-  "health",
-  "stats",
-  "tracer",
-  "check",
-  "reset",
-] as const;
 
 const WHAT = "Cannot create pool";
 let poolCount = 0;
@@ -296,122 +271,32 @@ export class Pool<T> implements AsyncDisposable {
    * `minSize > maxSize`, non-finite delay…).
    */
   constructor(options: PoolOptions<T>) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
-          show(options)
-        }`,
-      );
-    }
-    checkKnownKeys(WHAT, options, POOL_OPTION_NAMES);
-    for (const hook of HOOKS) {
-      if (hook === "fun" || options[hook] !== undefined) {
-        checkFunction(WHAT, hook, options[hook]);
-      }
-    }
     const {
       fun,
-      maxSize = 0,
-      minSize = 1,
-      timeout = Infinity,
-      maxUse = 0,
-      maxAvailDelay = 0,
-      maxUsingDelay = 0,
-      maxUsingDelayKill = 0,
-      healthFreq = 1,
+      maxSize,
+      minSize,
+      timeout,
+      maxUse,
+      maxAvailDelay,
+      maxUsingDelay,
+      maxUsingDelayKill,
+      healthFreq,
       delay,
-      logLevel = "warn",
-      logger = console,
+      logLevel,
+      logger,
       name = `pool-${++poolCount}`,
-      createTimeout = Infinity,
-      healthTimeout = 5000,
-      shutdownTimeout = 5000,
-      maxCreating = 2,
-      backoffInitial = 10,
-      backoffMax = 5000,
-      maxWaiting = 0,
-      maxLifetime = 0,
-      maxLifetimeJitter = 0.05,
-      checkBypass = 500,
-      captureStacks = maxUsingDelay > 0,
-    } = options;
-    checkCount(WHAT, "maxSize", maxSize);
-    checkCount(WHAT, "minSize", minSize);
-    if (maxSize > 0 && minSize > maxSize) {
-      throw new RangeError(
-        `${WHAT} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
-      );
-    }
-    for (
-      const [key, value] of [
-        ["timeout", timeout],
-        ["createTimeout", createTimeout],
-        ["healthTimeout", healthTimeout],
-        ["shutdownTimeout", shutdownTimeout],
-      ] as const
-    ) {
-      checkTimeout(WHAT, key, value);
-      if (value !== Infinity && value > MAX_TIMER_DELAY) {
-        throw new RangeError(
-          `${WHAT} as '${key}' must be at most ${MAX_TIMER_DELAY} ms or Infinity: current value is ${value}`,
-        );
-      }
-    }
-    checkCount(WHAT, "maxUse", maxUse);
-    for (
-      const [key, value] of [
-        ["maxAvailDelay", maxAvailDelay],
-        ["maxUsingDelay", maxUsingDelay],
-        ["maxUsingDelayKill", maxUsingDelayKill],
-        ["backoffInitial", backoffInitial],
-        ["backoffMax", backoffMax],
-        ["maxLifetime", maxLifetime],
-        ["checkBypass", checkBypass],
-      ] as const
-    ) checkDelay(WHAT, key, value);
-    if (delay !== undefined) {
-      checkDelay(WHAT, "delay", delay);
-      if (delay === 0 || delay > MAX_TIMER_DELAY) {
-        throw new RangeError(
-          `${WHAT} as 'delay' must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}: current value is ${delay}`,
-        );
-      }
-    }
-    if (backoffInitial === 0) {
-      throw new RangeError(
-        `${WHAT} as 'backoffInitial' must be positive: current value is 0`,
-      );
-    }
-    if (backoffMax < backoffInitial) {
-      throw new RangeError(
-        `${WHAT} as 'backoffMax' must be at least 'backoffInitial' (${backoffInitial}): current value is ${backoffMax}`,
-      );
-    }
-    checkPositiveCount(WHAT, "healthFreq", healthFreq);
-    checkPositiveCount(WHAT, "maxCreating", maxCreating);
-    checkCount(WHAT, "maxWaiting", maxWaiting);
-    checkRatio(WHAT, "maxLifetimeJitter", maxLifetimeJitter);
-    checkBoolean(WHAT, "captureStacks", captureStacks);
-    checkOneOf(WHAT, "logLevel", logLevel, LOG_LEVELS);
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError(
-        `${WHAT} as 'name' must be a non-empty string: current value is ${
-          show(name)
-        }`,
-      );
-    }
-    if (
-      typeof logger !== "object" || logger === null ||
-      !(["debug", "info", "warn", "error"] as const).every((m) =>
-        typeof logger[m] === "function"
-      )
-    ) {
-      throw new TypeError(
-        `${WHAT} as 'logger' must have debug, info, warn and error methods: current value is ${
-          show(logger)
-        }`,
-      );
-    }
+      createTimeout,
+      healthTimeout,
+      shutdownTimeout,
+      maxCreating,
+      backoffInitial,
+      backoffMax,
+      maxWaiting,
+      maxLifetime,
+      maxLifetimeJitter,
+      checkBypass,
+      captureStacks,
+    } = resolvePoolOptions(options, WHAT);
 
     this.id = name;
     this.#fun = fun;

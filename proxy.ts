@@ -9,7 +9,7 @@
 
 import { ProxyError } from "./errors.ts";
 import type { GetOptions, PoolOptions, RetOptions } from "./options.ts";
-import { POOL_OPTION_NAMES } from "./options.ts";
+import { POOL_OPTION_NAMES, resolvePoolOptions } from "./options.ts";
 import { Pool } from "./pool.ts";
 import { checkKnownKeys, show } from "./_validate.ts";
 
@@ -319,6 +319,7 @@ class ProxyState<T> {
     this.setName = setName;
     this.scope = scope;
     this.store = context;
+    checkPoolOptions(WHAT, pool);
     this.poolOptions = pool;
     this.#installControls();
     if (obj !== undefined && fun !== undefined) {
@@ -426,7 +427,9 @@ class ProxyState<T> {
         `Cannot pass 'fun' to _setPool(): call ${this.setName}Fun(fun)`,
       );
     }
-    this.poolOptions = { ...this.poolOptions, ...options };
+    const merged = { ...this.poolOptions, ...options };
+    checkPoolOptions("Cannot set pool options", merged);
+    this.poolOptions = merged;
   }
 
   #dropPool(): void {
@@ -593,6 +596,19 @@ class ProxyState<T> {
   describe(): string {
     return `Proxy(empty: call ${this.setName}Obj() or ${this.setName}Fun())`;
   }
+}
+
+/**
+ * Refuses bad pool options when they are given, not later when the pool is
+ * built by a setter.
+ */
+function checkPoolOptions<T>(what: string, options: ProxyPoolOptions<T>): void {
+  const { maxSize, ...rest } = options;
+  resolvePoolOptions<T>({
+    ...rest,
+    maxSize: maxSize === null ? undefined : maxSize,
+    fun: () => undefined as T,
+  }, what);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

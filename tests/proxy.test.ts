@@ -93,6 +93,12 @@ describe("Proxy: delayed initialisation", () => {
     );
     assert.throws(() => new Proxy({ scope: "thread" } as never), /'scope'/);
     assert.throws(() => new Proxy({ setName: "" }), /'setName'/);
+    // pool options are checked at once, not when setFun builds the pool
+    assert.throws(() => new Proxy({ maxSize: -1 }), RangeError);
+    assert.throws(() => new Proxy({ minSize: 3, maxSize: 2 }), /'minSize'/);
+    assert.throws(() => new Proxy({ timeout: "1s" as never }), /'timeout'/);
+    const p = new Proxy<object>({ maxSize: null, minSize: 5 });
+    assert.throws(() => p._setPool({ healthFreq: 0 }), /'healthFreq'/);
   });
 });
 
