@@ -12,6 +12,7 @@
  *
  * @example An HTTP handler with its own connection per request
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  * import { withContext } from "./context.ts";
  *
@@ -25,8 +26,8 @@
  * }
  *
  * const res = await handler(new Request("http://localhost/"));
- * console.assert((await res.text()) === "connection 0");
- * console.assert(db._pool!.stats().nusing === 0); // given back
+ * assert((await res.text()) === "connection 0");
+ * assert(db._pool!.stats().nusing === 0); // given back
  * await db._shutdown();
  * ```
  *
@@ -97,6 +98,7 @@ export interface WithContextOptions {
  *
  * @example Two concurrent requests, two objects
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  * import { withContext } from "./context.ts";
  *
@@ -108,7 +110,7 @@ export interface WithContextOptions {
  *     return conn.id;
  *   })
  * ));
- * console.assert(ids[0] !== ids[1]);
+ * assert(ids[0] !== ids[1]);
  * await conn._shutdown();
  * ```
  */
@@ -154,6 +156,7 @@ export function withContext<R>(
  *
  * @example Wrap a handler for `Deno.serve`, `Bun.serve` or `node:http`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  * import { inContext } from "./context.ts";
  *
@@ -162,7 +165,7 @@ export function withContext<R>(
  *   take: [db],
  * });
  * const res = await handler(new Request("http://localhost/"));
- * console.assert((await res.text()) === "GET 0");
+ * assert((await res.text()) === "GET 0");
  * await db._shutdown();
  * ```
  */

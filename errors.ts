@@ -14,6 +14,7 @@
  *
  * @example Catch anything thrown by the library
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool, ProxyPatternPoolError } from "./mod.ts";
  *
  * const pool = new Pool({ fun: () => ({}), minSize: 0 });
@@ -21,7 +22,7 @@
  * try {
  *   await pool.get();
  * } catch (err) {
- *   console.assert(err instanceof ProxyPatternPoolError);
+ *   assert(err instanceof ProxyPatternPoolError);
  * }
  * ```
  */
@@ -44,11 +45,12 @@ export class ProxyPatternPoolError extends Error {
  *
  * @example A pool refuses to lend after shutdown
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool, PoolError } from "./mod.ts";
  *
  * const pool = new Pool({ fun: () => ({}), minSize: 0 });
  * await pool.shutdown();
- * await pool.get().catch((err) => console.assert(err instanceof PoolError));
+ * await pool.get().catch((err) => assert(err instanceof PoolError));
  * ```
  */
 export class PoolError extends ProxyPatternPoolError {
@@ -73,6 +75,7 @@ export class PoolError extends ProxyPatternPoolError {
  *
  * @example Tell a timeout from other errors
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool, TimeoutError } from "./mod.ts";
  *
  * const pool = new Pool({ fun: (n) => `object ${n}`, maxSize: 1 });
@@ -80,7 +83,7 @@ export class PoolError extends ProxyPatternPoolError {
  * try {
  *   await pool.get({ timeout: 10 });
  * } catch (err) {
- *   console.assert(err instanceof TimeoutError && err.name === "TimeoutError");
+ *   assert(err instanceof TimeoutError && err.name === "TimeoutError");
  * }
  * pool.ret(a);
  * await pool.shutdown();
@@ -107,6 +110,7 @@ export class TimeoutError extends PoolError {
  *
  * @example Read the backend's own error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CreationError, Pool } from "./mod.ts";
  *
  * const pool = new Pool({
@@ -119,8 +123,8 @@ export class TimeoutError extends PoolError {
  * try {
  *   await pool.get();
  * } catch (err) {
- *   console.assert(err instanceof CreationError);
- *   console.assert((err as Error).cause instanceof Error);
+ *   assert(err instanceof CreationError);
+ *   assert((err as Error).cause instanceof Error);
  * }
  * await pool.shutdown();
  * ```
@@ -145,12 +149,13 @@ export class CreationError extends PoolError {
  *
  * @example Shed load
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OverloadError, Pool } from "./mod.ts";
  *
  * const pool = new Pool({ fun: () => ({}), maxSize: 1, maxWaiting: 1 });
  * const held = await pool.get();
  * const waiting = pool.get();
- * await pool.get().catch((err) => console.assert(err instanceof OverloadError));
+ * await pool.get().catch((err) => assert(err instanceof OverloadError));
  * pool.ret(held);
  * pool.ret(await waiting);
  * await pool.shutdown();
@@ -176,13 +181,14 @@ export class OverloadError extends PoolError {
  *
  * @example Using a proxy too early
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy, ProxyError } from "./mod.ts";
  *
  * const db = new Proxy<{ query(sql: string): string }>();
  * try {
  *   db.query("SELECT 1");
  * } catch (err) {
- *   console.assert(err instanceof ProxyError);
+ *   assert(err instanceof ProxyError);
  * }
  * ```
  */

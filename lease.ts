@@ -24,6 +24,7 @@ interface Lender<T> {
  *
  * @example Mark a connection broken before the scope ends
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool } from "./mod.ts";
  *
  * const pool = new Pool({ fun: (n) => ({ n, ok: true }) });
@@ -32,7 +33,7 @@ interface Lender<T> {
  *   lease.obj.ok = false; // say the server hung up
  *   lease.markBroken(); // closed on dispose, never lent again
  * }
- * console.assert(pool.stats().closedBy.broken === 1);
+ * assert(pool.stats().closedBy.broken === 1);
  * await pool.shutdown();
  * ```
  */
@@ -70,13 +71,14 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    *
    * @example Discard a connection after a protocol error
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
    * const lease = await pool.lease();
    * lease.markBroken();
    * await lease.release();
-   * console.assert(pool.stats().ndestroys === 1);
+   * assert(pool.stats().ndestroys === 1);
    * await pool.shutdown();
    * ```
    */
@@ -91,12 +93,13 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    *
    * @example Release early
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
    * const lease = await pool.lease();
    * await lease.release();
-   * console.assert(lease.released && pool.stats().navail === 1);
+   * assert(lease.released && pool.stats().navail === 1);
    * await pool.shutdown();
    * ```
    */
@@ -113,13 +116,14 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    *
    * @example With `await using`
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
    * {
    *   await using _lease = await pool.lease();
    * }
-   * console.assert(pool.stats().navail === 1);
+   * assert(pool.stats().navail === 1);
    * await pool.shutdown();
    * ```
    */
@@ -133,13 +137,14 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    *
    * @example With `using`
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
    * {
    *   using _lease = await pool.lease();
    * }
-   * console.assert(pool.stats().navail === 1);
+   * assert(pool.stats().navail === 1);
    * await pool.shutdown();
    * ```
    */

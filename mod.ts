@@ -16,6 +16,7 @@
  *
  * @example A pool with two objects
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool, TimeoutError } from "./mod.ts";
  *
  * const pool = new Pool({
@@ -26,7 +27,7 @@
  * });
  * const a = await pool.get();
  * const b = await pool.get(); // maxSize reached
- * await pool.get().catch((err) => console.assert(err instanceof TimeoutError));
+ * await pool.get().catch((err) => assert(err instanceof TimeoutError));
  * pool.ret(a);
  * pool.ret(b);
  * await pool.shutdown();

@@ -111,6 +111,7 @@ function ms(value: number): string {
  *
  * @example The original README's example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool, TimeoutError } from "./mod.ts";
  *
  * // a pool with 2 resources created by "fun"
@@ -127,7 +128,7 @@ function ms(value: number): string {
  *   await pool.get(); // times out after 0.5 seconds
  *   throw new Error("unreachable");
  * } catch (err) {
- *   console.assert(err instanceof TimeoutError);
+ *   assert(err instanceof TimeoutError);
  * }
  * pool.ret(a);
  * pool.ret(b);
@@ -136,11 +137,12 @@ function ms(value: number): string {
  *
  * @example Lend an object to a function, which always gives it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pool } from "./mod.ts";
  *
  * await using pool = new Pool({ fun: (n) => ({ n, query: (q: string) => q }) });
  * const answer = await pool.use((db) => db.query("SELECT 1"));
- * console.assert(answer === "SELECT 1");
+ * assert(answer === "SELECT 1");
  * ```
  */
 export class Pool<T> implements AsyncDisposable {
@@ -390,12 +392,13 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Get and give back
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: (n) => ({ n }) });
    * const obj = await pool.get({ timeout: 1000 });
    * try {
-   *   console.assert(obj.n === 0);
+   *   assert(obj.n === 0);
    * } finally {
    *   pool.ret(obj);
    * }
@@ -513,11 +516,12 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Run a query
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({ query: async (q: string) => [q] }) });
    * const rows = await pool.use((db) => db.query("SELECT 1"), { timeout: 1000 });
-   * console.assert(rows[0] === "SELECT 1");
+   * assert(rows[0] === "SELECT 1");
    * await pool.shutdown();
    * ```
    */
@@ -555,14 +559,15 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Scope-bound borrowing
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: (n) => ({ n }) });
    * {
    *   await using lease = await pool.lease();
-   *   console.assert(lease.obj.n === 0);
+   *   assert(lease.obj.n === 0);
    * } // given back here
-   * console.assert(pool.stats().navail === 1);
+   * assert(pool.stats().navail === 1);
    * await pool.shutdown();
    * ```
    */
@@ -725,13 +730,14 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Give back a broken connection
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: (n) => ({ n, alive: true }) });
    * const conn = await pool.get();
    * conn.alive = false; // say the server hung up
    * pool.ret(conn, { broken: true }); // closed, never lent again
-   * console.assert((await pool.get()).n === 1);
+   * assert((await pool.get()).n === 1);
    * await pool.shutdown();
    * ```
    */
@@ -1283,11 +1289,12 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Wait for the backend at start-up
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: async (n) => ({ n }), minSize: 2 });
    * await pool.ready({ timeout: 5000 });
-   * console.assert(pool.stats().nobjs === 2);
+   * assert(pool.stats().nobjs === 2);
    * await pool.shutdown();
    * ```
    */
@@ -1401,11 +1408,12 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Grow for a busy hour
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: (n) => ({ n }), maxSize: 2 });
    * pool.resize({ maxSize: 10, minSize: 4 });
-   * console.assert(pool.stats().config.maxSize === 10);
+   * assert(pool.stats().config.maxSize === 10);
    * await pool.shutdown();
    * ```
    */
@@ -1477,12 +1485,13 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Monitor a pool
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: (n) => ({ n }), minSize: 2 });
    * const s = pool.stats();
-   * console.assert(s.nobjs === 2 && s.navail === 2 && s.ncreated === 2);
-   * console.assert(JSON.parse(String(pool)).id === pool.id);
+   * assert(s.nobjs === 2 && s.navail === 2 && s.ncreated === 2);
+   * assert(JSON.parse(String(pool)).id === pool.id);
    * await pool.shutdown();
    * ```
    */
@@ -1559,10 +1568,11 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Log a pool
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
-   * console.assert(String(pool).startsWith("{"));
+   * assert(String(pool).startsWith("{"));
    * await pool.shutdown();
    * ```
    */
@@ -1577,10 +1587,11 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Embed a pool in a health endpoint
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const pool = new Pool({ fun: () => ({}) });
-   * console.assert(JSON.parse(JSON.stringify({ pool })).pool.nobjs === 1);
+   * assert(JSON.parse(JSON.stringify({ pool })).pool.nobjs === 1);
    * await pool.shutdown();
    * ```
    */
@@ -1603,6 +1614,7 @@ export class Pool<T> implements AsyncDisposable {
    *
    * @example Shut down at exit
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Pool } from "./mod.ts";
    *
    * const closed: number[] = [];
@@ -1612,7 +1624,7 @@ export class Pool<T> implements AsyncDisposable {
    *   closer: (o) => void closed.push(o.n),
    * });
    * await pool.shutdown();
-   * console.assert(closed.length === 2);
+   * assert(closed.length === 2);
    * ```
    */
   shutdown(options?: ShutdownOptions): Promise<void> {

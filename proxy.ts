@@ -205,11 +205,12 @@ export class ProxyContext {
    *
    * @example Close a context
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ProxyContext } from "./mod.ts";
    *
    * const ctx = new ProxyContext();
    * await ctx.close(false);
-   * console.assert(ctx.closed);
+   * assert(ctx.closed);
    * ```
    */
   async close(suspect: boolean): Promise<void> {
@@ -756,6 +757,7 @@ class ProxyImpl {
  *
  * @example Delayed initialisation (the original README's pattern)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  *
  * class Database {
@@ -775,16 +777,17 @@ class ProxyImpl {
  * db.setObj(new Database("postgres://localhost/app"));
  *
  * // anywhere else
- * console.assert(db.query("SELECT 1") === "postgres://localhost/app: SELECT 1");
+ * assert(db.query("SELECT 1") === "postgres://localhost/app: SELECT 1");
  * ```
  *
  * @example A per-task object from a pool
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  *
  * const conn = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }), maxSize: 4 });
  * await conn._getObj(); // this context's object
- * console.assert(conn.id === 0);
+ * assert(conn.id === 0);
  * await conn._retObj(); // back to the pool
  * await conn._shutdown();
  * ```
