@@ -19,7 +19,12 @@ export class Waiter<T> {
   since = 0;
   /** Set once resolved or rejected: a settled waiter never settles again. */
   settled = false;
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** When it times out (`performance.now()` time), if timed. */
+  deadline = Infinity;
+  /** Links in its deadline list (same timeout, hence deadline order). */
+  dprev: Waiter<T> | null = null;
+  dnext: Waiter<T> | null = null;
+  dlist: DeadlineList<T> | null = null;
   signal: AbortSignal | undefined = undefined;
   /** Where the `get` was called (captureStacks). */
   stack: string | undefined = undefined;
@@ -145,5 +150,33 @@ export class WaiterQueue<T> {
     const all: Waiter<T>[] = [];
     for (let w = this.shift(); w !== undefined; w = this.shift()) all.push(w);
     return all;
+  }
+}
+
+/**
+ * Timed waiters with the same timeout, in arrival order, hence in deadline
+ * order: the head is the next to time out. One pool timer, set for the
+ * earliest head, serves them all: no timer per waiter.
+ */
+export class DeadlineList<T> {
+  head: Waiter<T> | null = null;
+  tail: Waiter<T> | null = null;
+
+  push(w: Waiter<T>): void {
+    w.dlist = this;
+    w.dnext = null;
+    w.dprev = this.tail;
+    if (this.tail === null) this.head = w;
+    else this.tail.dnext = w;
+    this.tail = w;
+  }
+
+  remove(w: Waiter<T>): void {
+    if (w.dprev === null) this.head = w.dnext;
+    else w.dprev.dnext = w.dnext;
+    if (w.dnext === null) this.tail = w.dprev;
+    else w.dnext.dprev = w.dprev;
+    w.dprev = w.dnext = null;
+    w.dlist = null;
   }
 }

@@ -103,10 +103,18 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    * await pool.shutdown();
    * ```
    */
-  async release(): Promise<void> {
-    if (this.#released) return;
+  release(): Promise<void> {
+    if (this.#released) return Promise.resolve();
     this.#released = true;
-    await this.#pool.ret(this.obj, this.#broken ? { broken: true } : undefined);
+    try {
+      const back = this.#pool.ret(
+        this.obj,
+        this.#broken ? { broken: true } : undefined,
+      );
+      return back === undefined ? Promise.resolve() : Promise.resolve(back);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
 // (with and without deadline), O(1) removal, unshift, shiftUntimed.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Waiter, WaiterQueue } from "../_waiters.ts";
+import { DeadlineList, Waiter, WaiterQueue } from "../_waiters.ts";
 
 type W = Waiter<number> & { id: string };
 
@@ -325,5 +325,36 @@ describe("WaiterQueue: 100,000 waiters", () => {
     assert.equal(q.shiftUntimed(), undefined);
     assert.equal(q.size, N - N / 10);
     assert.equal((q.shift() as W).id, "0");
+  });
+});
+
+describe("DeadlineList", () => {
+  const ids = (list: DeadlineList<number>) => {
+    const out: string[] = [];
+    for (let w = list.head; w !== null; w = w.dnext) out.push((w as W).id);
+    return out;
+  };
+
+  it("keeps arrival order, which is deadline order for one timeout", () => {
+    const list = new DeadlineList<number>();
+    const [a, b, c] = ["a", "b", "c"].map((id) => waiter(id, 100));
+    for (const w of [a, b, c]) list.push(w);
+    assert.deepEqual(ids(list), ["a", "b", "c"]);
+    assert.equal(a.dlist, list);
+  });
+
+  it("removes at the head, middle and tail in O(1), and empties", () => {
+    const list = new DeadlineList<number>();
+    const ws = ["a", "b", "c", "d"].map((id) => waiter(id, 100));
+    for (const w of ws) list.push(w);
+    list.remove(ws[1]);
+    assert.deepEqual(ids(list), ["a", "c", "d"]);
+    list.remove(ws[0]);
+    list.remove(ws[3]);
+    assert.deepEqual(ids(list), ["c"]);
+    assert.equal(ws[0].dlist, null);
+    list.remove(ws[2]);
+    assert.equal(list.head, null);
+    assert.equal(list.tail, null);
   });
 });
