@@ -187,6 +187,13 @@ export class Pool<T> implements AsyncDisposable {
   readonly #plainGet: boolean;
   /** `ret` may put an object back synchronously (no retter, no reset). */
   readonly #plainRet: boolean;
+  /** Lending needs nothing beyond counters (no clock, no stack). */
+  readonly #plainLend: boolean;
+  /**
+   * A return needs nothing beyond counters: no hook, no clock, no lifetime,
+   * not shut down, not above maxSize after a resize.
+   */
+  #plainReturn = false;
   /** Record last get/ret times (a timing feature needs them). */
   readonly #timed: boolean;
 
@@ -320,6 +327,7 @@ export class Pool<T> implements AsyncDisposable {
     this.id = name;
     this.#fun = fun;
     this.#maxSize = maxSize;
+    this.#updatePlainReturn();
     this.#minSize = minSize;
     this.#timeout = timeout;
     this.#maxUse = maxUse;
@@ -376,6 +384,8 @@ export class Pool<T> implements AsyncDisposable {
     this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
       maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0) ||
       this.#delay > 0;
+    this.#plainLend = !this.#timed && !captureStacks;
+    this.#updatePlainReturn();
     if (this.#delay > 0) {
       this.#hkDue = performance.now() + this.#delay;
       this.#hkTimer = backgroundInterval(this.#onHousekeepingTick, this.#delay);
@@ -437,10 +447,18 @@ export class Pool<T> implements AsyncDisposable {
             (typeof options.timeout === "number" && options.timeout >= 0))))
     ) {
       const e = idle.pop()!;
-      this.#lend(
-        e,
-        this.#captureStacks ? new Error("taken here").stack : undefined,
-      );
+      if (this.#plainLend) {
+        e.state = USING;
+        e.uses++;
+        this.#nusing++;
+        this.#nuses++;
+        this.#lastLent = e;
+      } else {
+        this.#lend(
+          e,
+          this.#captureStacks ? new Error("taken here").stack : undefined,
+        );
+      }
       return Promise.resolve(e.obj);
     }
     return this.#getSlow(options);
@@ -625,6 +643,13 @@ export class Pool<T> implements AsyncDisposable {
       queueMicrotask(this.#staleClock);
     }
     return now;
+  }
+
+  /** Whether `ret` may take its fast path (see #plainReturn). */
+  #updatePlainReturn(): void {
+    this.#plainReturn = this.#plainRet && !this.#timed &&
+      this.#maxLifetime === 0 && !this.#closed &&
+      (this.#maxSize === 0 || this.#entries.size <= this.#maxSize);
   }
 
   /** Marks an idle entry as lent. */
@@ -855,6 +880,19 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   ret(obj: T, options?: RetOptions): void | Promise<void> {
+    // Fast path: the object lent last comes back and nothing is due.
+    const e = this.#lastLent;
+    if (
+      options === undefined && this.#plainReturn && e !== undefined &&
+      e.obj === obj && e.state === USING &&
+      (this.#maxUse === 0 || e.uses < this.#maxUse) &&
+      this.#waiters.size === 0
+    ) {
+      this.#nusing--;
+      e.state = IDLE;
+      this.#idle.push(e);
+      return;
+    }
     return this.#giveBack(
       obj,
       options === undefined || options === null
@@ -959,6 +997,7 @@ export class Pool<T> implements AsyncDisposable {
     if (this.#maxSize !== 0 && this.#entries.size > this.#maxSize) {
       e.state = BUSY;
       this.#destroy(e, "resized");
+      this.#updatePlainReturn();
       return this.#pump();
     }
     if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
@@ -1546,6 +1585,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#minSize = minSize;
     this.#maxSize = maxSize;
+    this.#updatePlainReturn();
     if (this.#closed) return;
     if (maxSize !== 0) {
       // oldest idle first
@@ -1761,6 +1801,7 @@ export class Pool<T> implements AsyncDisposable {
 
   async #shutdown(limit: number): Promise<void> {
     this.#closed = true;
+    this.#updatePlainReturn();
     if (this.#hkTimer !== undefined) {
       globalThis.clearInterval(this.#hkTimer);
       this.#hkTimer = undefined;
