@@ -164,6 +164,9 @@ class Slot<T> {
    * `obj` bound to it (once), or PLAIN for data properties (read afresh).
    */
   readonly cache = new Map<PropertyKey, unknown>();
+  /** The method resolved last, and its bound function: a one-entry cache. */
+  lastKey: PropertyKey | undefined = undefined;
+  lastValue: unknown = undefined;
 }
 
 const PLAIN = Symbol("plain");
@@ -240,6 +243,7 @@ async function giveBack<T>(slot: Slot<T>, options?: RetOptions): Promise<void> {
   slot.obj = undefined;
   slot.has = false;
   slot.cache.clear();
+  slot.lastKey = undefined;
   if (pool !== undefined) await pool.ret(obj as T, options);
 }
 
@@ -638,10 +642,23 @@ function hasObject<T>(state: ProxyState<T>): boolean {
 
 function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
   const controls = state.controls;
+  const setChar = state.setName.charCodeAt(0);
   const handler: ProxyHandler<object> = {
     get(_target, prop) {
       let slot = state.shared;
-      if (!slot.has) {
+      if (slot.has) {
+        // the method called last: no lookup at all
+        if (prop === slot.lastKey) return slot.lastValue;
+        // a data property, unless the name may be one of the controls (they
+        // start with "_" or the setter name)
+        if (
+          typeof prop === "string" && prop.charCodeAt(0) !== 95 &&
+          prop.charCodeAt(0) !== setChar
+        ) {
+          const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
+          if (typeof value !== "function") return value;
+        }
+      } else {
         // context scope, or nothing set yet: the controls come first
         const control = controls.get(prop);
         if (control !== undefined) return control;
@@ -655,7 +672,11 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       }
       const hit = slot.cache.get(prop);
       if (hit === undefined) return state.resolve(slot, prop);
-      if (hit !== PLAIN) return hit; // a control, or a bound method
+      if (hit !== PLAIN) {
+        slot.lastKey = prop;
+        slot.lastValue = hit;
+        return hit; // a control, or a bound method
+      }
       const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
       return typeof value === "function" ? state.resolve(slot, prop) : value;
     },
@@ -667,6 +688,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       }
       const slot = state.current();
       slot.cache.delete(prop);
+      slot.lastKey = undefined;
       const obj = slot.obj as object;
       return Reflect.set(obj, prop, value, obj);
     },
@@ -678,6 +700,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
     deleteProperty(_target, prop) {
       const slot = state.current();
       slot.cache.delete(prop);
+      slot.lastKey = undefined;
       return Reflect.deleteProperty(slot.obj as object, prop);
     },
     ownKeys(_target) {
@@ -697,6 +720,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
     defineProperty(_target, prop, descriptor) {
       const slot = state.current();
       slot.cache.delete(prop);
+      slot.lastKey = undefined;
       return Reflect.defineProperty(slot.obj as object, prop, descriptor);
     },
     getPrototypeOf(_target) {

@@ -167,6 +167,32 @@ describe("Proxy: forwarding", () => {
     assert.equal("f" in obj, false);
   });
 
+  it("alternates methods and properties, including names starting like the controls", () => {
+    class Counter {
+      #n = 0;
+      size = 7;
+      _private = "p";
+      inc(): number {
+        return ++this.#n;
+      }
+      settle(): number {
+        return this.#n * 10;
+      }
+      get value(): number {
+        return this.#n;
+      }
+    }
+    const p = new Proxy<Counter>({ obj: new Counter() });
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(p.inc(), i);
+      assert.equal(p.settle(), i * 10);
+      assert.equal(p.value, i);
+      assert.equal(p.size, 7);
+      assert.equal(p._private, "p");
+    }
+    assert.equal(typeof p.set, "function", "the control wins over nothing");
+  });
+
   it("reads data properties afresh, and binds a property that became a function", () => {
     const obj: { v: unknown } = { v: 1 };
     const p = new Proxy<typeof obj>({ obj });
