@@ -10,19 +10,19 @@
 // mitata's own report (time per iteration), a table gives the time per
 // operation and the ratio to each group's baseline.
 //
-// The Proxy cases (issue 5: direct vs proxied read and call, per-context
-// scope) belong in their own case file from the Proxy issue; add them to
-// `suites` below.
+// The Proxy cases (direct vs proxied read and call, per-context scope) come
+// from _proxy_cases.ts.
 
 import { bench, group, run, summary } from "mitata";
 import genericPool from "generic-pool";
 import tarn from "tarn";
 import { type Case, poolCases } from "./_cases.ts";
+import { proxyCases, proxySink } from "./_proxy_cases.ts";
 import { type Measured, table } from "./_table.ts";
 
 const suites: Case[][] = [
   poolCases({ genericPool, tarn }),
-  // proxyCases(),  (from the Proxy issue)
+  proxyCases(),
 ];
 
 const runtime = (() => {
@@ -79,3 +79,4 @@ benchmarks.forEach((trial, i) => {
 });
 console.log(`\nTime per operation, ${runtime}:\n`);
 console.log(table(runtime, rows));
+if (proxySink() === -1) console.log("unreachable");
