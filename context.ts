@@ -59,13 +59,40 @@ import {
 export const contextStore: ContextStore = new AsyncLocalStorage<ProxyContext>();
 setDefaultContextStore(contextStore);
 
-/** Something whose object a context takes at its start. */
+/**
+ * Something whose object a context takes at its start.
+ *
+ * @example Take objects of several proxies at the start
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { withContext } from "./context.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (id) => ({ id }) });
+ * const cache = new Proxy<{ id: number }>({ fun: (id) => ({ id }) });
+ * await withContext(() => db.id + cache.id, { take: [db, cache] });
+ * await db._shutdown();
+ * await cache._shutdown();
+ * ```
+ */
 export interface Takeable {
   /** Takes the current context's object. */
   _getObj(options?: GetOptions): Promise<unknown>;
 }
 
-/** Options of {@linkcode withContext}. */
+/**
+ * Options of {@linkcode withContext}.
+ *
+ * @example Give up when the client goes away
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ * import { withContext } from "./context.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (id) => ({ id }), maxSize: 1 });
+ * const client = new AbortController();
+ * await withContext(() => db.id, { take: [db], timeout: 1000, signal: client.signal });
+ * await db._shutdown();
+ * ```
+ */
 export interface WithContextOptions {
   /**
    * Proxies whose objects are taken when the context starts, so that the

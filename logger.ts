@@ -7,6 +7,16 @@
 /**
  * How much a pool logs: each level includes those after it; `"off"` logs
  * nothing.
+ *
+ * @example Quieter or louder pools
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const quiet = new Pool({ fun: () => ({}), logLevel: "error" });
+ * const verbose = new Pool({ fun: () => ({}), logLevel: "debug", logger: console });
+ * await quiet.shutdown();
+ * await verbose.shutdown();
+ * ```
  */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
 

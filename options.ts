@@ -23,7 +23,20 @@ import type { CreationError, OverloadError } from "./errors.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { Pool } from "./pool.ts";
 
-/** A JSON-compatible value, as returned by the `stats` hook. */
+/**
+ * A JSON-compatible value, as returned by the `stats` hook.
+ *
+ * @example Describe each object in stats()
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type JsonValue, Pool } from "./mod.ts";
+ *
+ * const describe = (conn: { id: number }): JsonValue => ({ id: conn.id });
+ * const pool = new Pool({ fun: (id) => ({ id }), stats: describe });
+ * assert.deepEqual(pool.stats().avail[0].stats, { id: 0 });
+ * await pool.shutdown();
+ * ```
+ */
 export type JsonValue =
   | null
   | boolean
@@ -38,6 +51,15 @@ export type JsonValue =
  * on.
  *
  * @typeParam T The type of the pooled objects.
+ *
+ * @example An async closer
+ * ```ts
+ * import { type Hook, Pool } from "./mod.ts";
+ *
+ * const closer: Hook<{ close(): Promise<void> }> = (conn) => conn.close();
+ * const pool = new Pool({ fun: () => ({ close: async () => {} }), closer });
+ * await pool.shutdown(); // awaits the closer
+ * ```
  */
 export type Hook<T> = (obj: T) => void | PromiseLike<void>;
 
@@ -46,6 +68,17 @@ export type Hook<T> = (obj: T) => void | PromiseLike<void>;
  * rejects, or takes longer than `healthTimeout`.
  *
  * @typeParam T The type of the pooled objects.
+ *
+ * @example A health check that throws when the connection is dead
+ * ```ts
+ * import { type CheckHook, Pool } from "./mod.ts";
+ *
+ * const health: CheckHook<{ ping(): Promise<void> }> = async (conn) => {
+ *   await conn.ping(); // a throw, a rejection or `false` means bad
+ * };
+ * const pool = new Pool({ fun: () => ({ ping: async () => {} }), health });
+ * await pool.shutdown();
+ * ```
  */
 export type CheckHook<T> = (
   obj: T,
@@ -56,6 +89,27 @@ export type CheckHook<T> = (
  * `0` means "off".
  *
  * @typeParam T The type of the pooled objects.
+ *
+ * @example A pool of database connections
+ * ```ts
+ * import { Pool, type PoolOptions } from "./mod.ts";
+ *
+ * interface Conn {
+ *   query(sql: string): Promise<unknown>;
+ *   close(): Promise<void>;
+ * }
+ * const options: PoolOptions<Conn> = {
+ *   fun: async () => ({ query: async (sql) => sql, close: async () => {} }),
+ *   closer: (conn) => conn.close(),
+ *   health: async (conn) => void (await conn.query("SELECT 1")),
+ *   minSize: 2,
+ *   maxSize: 10,
+ *   timeout: 5000,
+ *   maxAvailDelay: 60_000,
+ * };
+ * const pool = new Pool(options);
+ * await pool.shutdown();
+ * ```
  */
 export interface PoolOptions<T> {
   /**
@@ -227,7 +281,20 @@ export interface PoolOptions<T> {
   captureStacks?: boolean;
 }
 
-/** Options of {@linkcode Pool.prototype.get}. */
+/**
+ * Options of {@linkcode Pool.prototype.get}.
+ *
+ * @example Wait at most one second, or until the request is aborted
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}) });
+ * const request = new AbortController();
+ * const obj = await pool.get({ timeout: 1000, signal: request.signal });
+ * pool.ret(obj);
+ * await pool.shutdown();
+ * ```
+ */
 export interface GetOptions {
   /**
    * Longest wait in milliseconds; overrides the pool's `timeout`.
@@ -238,7 +305,21 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode Pool.prototype.ret}. */
+/**
+ * Options of {@linkcode Pool.prototype.ret}.
+ *
+ * @example Give back a connection that failed
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}), health: () => true });
+ * const conn = await pool.get();
+ * pool.ret(conn, { suspect: true }); // checked by health before reuse
+ * const other = await pool.get();
+ * pool.ret(other, { broken: true }); // closed, never lent again
+ * await pool.shutdown();
+ * ```
+ */
 export interface RetOptions {
   /**
    * The object is broken (its connection died…): close it instead of
@@ -256,7 +337,17 @@ export interface RetOptions {
   suspect?: boolean;
 }
 
-/** Options of {@linkcode Pool.prototype.shutdown}. */
+/**
+ * Options of {@linkcode Pool.prototype.shutdown}.
+ *
+ * @example Shut down without waiting long for lent objects
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}) });
+ * await pool.shutdown({ timeout: 100 });
+ * ```
+ */
 export interface ShutdownOptions {
   /**
    * Longest wait for borrowed objects to come back, and then for closers;
@@ -265,7 +356,18 @@ export interface ShutdownOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode Pool.prototype.ready}. */
+/**
+ * Options of {@linkcode Pool.prototype.ready}.
+ *
+ * @example Refuse to start when the backend is unreachable
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: async (n) => ({ n }), minSize: 2 });
+ * await pool.ready({ timeout: 5000 }); // throws TimeoutError with the cause
+ * await pool.shutdown();
+ * ```
+ */
 export interface ReadyOptions {
   /** Longest wait in milliseconds; `Infinity` (default) waits forever. */
   timeout?: number;
@@ -273,7 +375,20 @@ export interface ReadyOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode Pool.prototype.resize}. */
+/**
+ * Options of {@linkcode Pool.prototype.resize}.
+ *
+ * @example Shrink at night
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}), minSize: 4, maxSize: 20 });
+ * pool.resize({ minSize: 1, maxSize: 5 });
+ * assert.equal(pool.stats().config.maxSize, 5);
+ * await pool.shutdown();
+ * ```
+ */
 export interface ResizeOptions {
   /** New `minSize`. */
   minSize?: number;
@@ -281,7 +396,18 @@ export interface ResizeOptions {
   maxSize?: number;
 }
 
-/** The option names a {@linkcode Pool} accepts. */
+/**
+ * The option names a {@linkcode Pool} accepts.
+ *
+ * @example Check options coming from a configuration file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { POOL_OPTION_NAMES } from "./mod.ts";
+ *
+ * const config = { maxSize: 10, timeout: 5000 };
+ * assert.ok(Object.keys(config).every((key) => POOL_OPTION_NAMES.has(key)));
+ * ```
+ */
 export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
   "fun",
   "maxSize",

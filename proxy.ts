@@ -13,7 +13,19 @@ import { POOL_OPTION_NAMES, resolvePoolOptions } from "./options.ts";
 import { Pool } from "./pool.ts";
 import { checkKnownKeys, show } from "./_validate.ts";
 
-/** Creates one object, called with its creation number; may be async. */
+/**
+ * Creates one object, called with its creation number; may be async.
+ *
+ * @example A factory of per-request connections
+ * ```ts
+ * import { type ObjectFactory, Proxy } from "./mod.ts";
+ *
+ * const connect: ObjectFactory<{ id: number }> = async (n) => ({ id: n });
+ * const db = new Proxy<{ id: number }>();
+ * db.setFun(connect);
+ * await db._shutdown();
+ * ```
+ */
 export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
 
 /**
@@ -23,6 +35,14 @@ export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
  * - `"context"`: each async context (request, task) has its own object,
  *   made by `fun`, from a pool unless `maxSize` is `null`;
  * - `"auto"`: `"shared"` with `obj`, `"context"` with `fun`.
+ *
+ * @example One shared object, whatever it was set with
+ * ```ts
+ * import { Proxy } from "./mod.ts";
+ *
+ * const config = new Proxy<{ debug: boolean }>({ scope: "shared" });
+ * config.setObj({ debug: true });
+ * ```
  */
 export type ProxyScope = "auto" | "shared" | "context";
 
@@ -30,6 +50,16 @@ export type ProxyScope = "auto" | "shared" | "context";
  * Tells which async context is current. `AsyncLocalStorage` from
  * `node:async_hooks` fits (see the `./context` module, which installs one
  * for every proxy). Without it, all code runs in one global context.
+ *
+ * @example Use your own AsyncLocalStorage
+ * ```ts
+ * import { AsyncLocalStorage } from "node:async_hooks";
+ * import { type ContextStore, Proxy, type ProxyContext } from "./mod.ts";
+ *
+ * const store: ContextStore = new AsyncLocalStorage<ProxyContext>();
+ * const db = new Proxy<object>({ fun: () => ({}), context: store });
+ * await db._shutdown();
+ * ```
  */
 export interface ContextStore {
   /** The current context, or `undefined` outside any. */
@@ -38,7 +68,20 @@ export interface ContextStore {
   run<R>(store: ProxyContext, fn: () => R): R;
 }
 
-/** Pool options a {@linkcode Proxy} passes through to its pool. */
+/**
+ * Pool options a {@linkcode Proxy} passes through to its pool.
+ *
+ * @example Pool options through a proxy
+ * ```ts
+ * import { Proxy, type ProxyPoolOptions } from "./mod.ts";
+ *
+ * const pooling: ProxyPoolOptions<object> = { maxSize: 10, timeout: 5000 };
+ * const db = new Proxy<object>(pooling);
+ * db._setPool({ minSize: 2 }); // before setFun builds the pool
+ * db.setFun(() => ({}));
+ * await db._shutdown();
+ * ```
+ */
 export type ProxyPoolOptions<T> = Omit<PoolOptions<T>, "fun" | "maxSize"> & {
   /**
    * Pool size limit (`0` for no limit), or `null` for no pool at all: `fun`
@@ -55,6 +98,18 @@ export type ProxyPoolOptions<T> = Omit<PoolOptions<T>, "fun" | "maxSize"> & {
  *
  * @typeParam T The type of the wrapped object.
  * @typeParam S The name of the setter (`setName`).
+ *
+ * @example A proxy renamed to avoid a clash with the wrapped Map's set
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy, type ProxyOptions } from "./mod.ts";
+ *
+ * const options: ProxyOptions<Map<string, number>, "setMap"> = { setName: "setMap" };
+ * const cache = new Proxy<Map<string, number>, "setMap">(options);
+ * cache.setMapObj(new Map());
+ * cache.set("a", 1); // the Map's own set
+ * assert.equal(cache.get("a"), 1);
+ * ```
  */
 export type ProxyOptions<T, S extends string = "set"> = ProxyPoolOptions<T> & {
   /** The object to share (shared scope). */
@@ -86,6 +141,19 @@ export type ProxyOptions<T, S extends string = "set"> = ProxyPoolOptions<T> & {
  *
  * @typeParam T The type of the wrapped object.
  * @typeParam S The name of the setter.
+ *
+ * @example The proxy's own methods
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy } from "./mod.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (id) => ({ id }) });
+ * assert.equal(db._hasObj(), false);
+ * const conn = await db._getObj();
+ * assert.equal(db.id, conn.id);
+ * await db._retObj();
+ * await db._shutdown();
+ * ```
  */
 export type ProxyControls<T, S extends string = "set"> =
   & {
@@ -131,6 +199,17 @@ export type Proxy<T, S extends string = "set"> = T & ProxyControls<T, S>;
 
 /**
  * The constructor of {@linkcode Proxy}.
+ *
+ * @example Empty now, set later
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy } from "./mod.ts";
+ *
+ * const db = new Proxy<{ name: string }>();
+ * db.setObj({ name: "main" });
+ * assert.equal(db.name, "main");
+ * assert.ok(db instanceof Proxy);
+ * ```
  */
 export interface ProxyConstructor {
   /**

@@ -8,7 +8,20 @@ import type { JsonValue } from "./options.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { Pool } from "./pool.ts";
 
-/** Why objects were closed, for {@linkcode PoolStats}. */
+/**
+ * Why objects were closed, for {@linkcode PoolStats}.
+ *
+ * @example Why connections were closed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}) });
+ * pool.ret(await pool.get(), { broken: true });
+ * assert.equal(pool.stats().closedBy.broken, 1);
+ * await pool.shutdown();
+ * ```
+ */
 export interface ClosedByReason {
   /** `health` (housekeeping, or after a failed `use()`) said bad. */
   health: number;
@@ -34,7 +47,22 @@ export interface ClosedByReason {
   shutdown: number;
 }
 
-/** Details of one object in {@linkcode PoolStats}. */
+/**
+ * Details of one object in {@linkcode PoolStats}.
+ *
+ * @example How often each object was used
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: (n) => `conn ${n}` });
+ * pool.ret(await pool.get());
+ * const [first] = pool.stats().avail;
+ * assert.equal(first.uses, 1);
+ * assert.equal(first.str, "conn 0");
+ * await pool.shutdown();
+ * ```
+ */
 export interface ObjectStats {
   /** Its creation number. */
   n: number;
@@ -54,7 +82,19 @@ export interface ObjectStats {
   str?: string;
 }
 
-/** The configuration part of {@linkcode PoolStats}. */
+/**
+ * The configuration part of {@linkcode PoolStats}.
+ *
+ * @example The configuration in effect
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}), maxAvailDelay: 60_000 });
+ * assert.equal(pool.stats().config.delay, 30_000); // computed housekeeping period
+ * await pool.shutdown();
+ * ```
+ */
 export interface PoolConfigStats {
   /** See {@linkcode PoolOptions.minSize}. */
   minSize: number;
@@ -85,6 +125,19 @@ export interface PoolConfigStats {
 /**
  * A JSON-compatible snapshot of a pool, from {@linkcode Pool.prototype.stats}.
  * Counters whose name starts with `n` are cumulative unless said otherwise.
+ *
+ * @example Expose the pool on a health endpoint
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool, type PoolStats } from "./mod.ts";
+ *
+ * const pool = new Pool({ fun: () => ({}), minSize: 2 });
+ * const stats: PoolStats = pool.stats();
+ * assert.equal(stats.nobjs, stats.navail + stats.nusing + stats.nbusy);
+ * const body = JSON.stringify(stats); // what a /health route would answer
+ * assert.ok(body.includes('"nobjs":2'));
+ * await pool.shutdown();
+ * ```
  */
 export interface PoolStats {
   /** The pool's id (its `name`). */
