@@ -38,6 +38,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { GetOptions } from "./options.ts";
 import {
   type ContextStore,
+  endContext,
   ProxyContext,
   setDefaultContextStore,
 } from "./proxy.ts";
@@ -153,22 +154,33 @@ export function withContext<R>(
     );
   }
   const ctx = new ProxyContext();
-  return contextStore.run(ctx, async () => {
-    let failed = false;
-    try {
-      const take = options?.take;
-      if (take !== undefined && take.length !== 0) {
-        const get = { timeout: options?.timeout, signal: options?.signal };
-        await Promise.all(take.map((proxy) => proxy._getObj(get)));
-      }
-      return await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
-      await ctx.close(failed);
+  return contextStore.run(ctx, () => run(ctx, fn, options));
+}
+
+async function run<R>(
+  ctx: ProxyContext,
+  fn: () => R | PromiseLike<R>,
+  options: WithContextOptions | undefined,
+): Promise<R> {
+  let failed = false;
+  try {
+    const take = options?.take;
+    if (take !== undefined && take.length !== 0) {
+      const get =
+        options!.timeout === undefined && options!.signal === undefined
+          ? undefined
+          : { timeout: options!.timeout, signal: options!.signal };
+      if (take.length === 1) await take[0]._getObj(get);
+      else await Promise.all(take.map((proxy) => proxy._getObj(get)));
     }
-  });
+    return await fn();
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    const ending = endContext(ctx, failed);
+    if (ending !== undefined) await ending;
+  }
 }
 
 /**

@@ -253,6 +253,12 @@ const PLAIN = Symbol("plain");
  * cannot grow it without limit. */
 const CACHE_LIMIT = 256;
 
+// A context's slots, one per proxy (keyed by the proxy's state); set by
+// ProxyContext's static block, which alone sees its private fields.
+let findSlot: (ctx: ProxyContext, key: object) => Slot<unknown> | undefined;
+let addSlot: (ctx: ProxyContext, key: object, slot: Slot<unknown>) => void;
+let takeSlots: (ctx: ProxyContext) => Slot<unknown>[];
+
 /**
  * One async context (a request, a task): it holds the objects that
  * context-scoped proxies took for it, and gives them all back when it ends.
@@ -272,6 +278,29 @@ const CACHE_LIMIT = 256;
  */
 export class ProxyContext {
   #closed = false;
+  // Most contexts serve one proxy: its slot sits in two fields, and a map
+  // is made only for a second proxy.
+  #firstKey: object | undefined = undefined;
+  #firstSlot: Slot<unknown> | undefined = undefined;
+  #more: Map<object, Slot<unknown>> | undefined = undefined;
+
+  static {
+    findSlot = (ctx, key) =>
+      ctx.#firstKey === key ? ctx.#firstSlot : ctx.#more?.get(key);
+    addSlot = (ctx, key, slot) => {
+      if (ctx.#firstKey === undefined) {
+        ctx.#firstKey = key;
+        ctx.#firstSlot = slot;
+      } else (ctx.#more ??= new Map()).set(key, slot);
+    };
+    takeSlots = (ctx) => {
+      const first = ctx.#firstSlot;
+      const more = ctx.#more;
+      ctx.#firstKey = ctx.#firstSlot = ctx.#more = undefined;
+      if (first === undefined) return [];
+      return more === undefined ? [first] : [first, ...more.values()];
+    };
+  }
 
   /** Whether {@linkcode ProxyContext.prototype.close} was called. */
   get closed(): boolean {
@@ -295,27 +324,43 @@ export class ProxyContext {
    * assert(ctx.closed);
    * ```
    */
-  async close(suspect: boolean): Promise<void> {
+  close(suspect: boolean): Promise<void> {
     this.#closed = true;
-    const slots = contextSlots.get(this);
-    if (slots === undefined) return;
-    contextSlots.delete(this);
-    await Promise.all(
-      [...slots.values()].map((slot) => giveBack(slot, { suspect })),
-    );
+    return Promise.resolve(endContext(this, suspect));
   }
 }
 
-/** Each context's slots, one per proxy (keyed by the proxy's state). */
-const contextSlots = new WeakMap<ProxyContext, Map<object, Slot<unknown>>>();
+/**
+ * Gives back every object a context took; a promise only when a return
+ * must wait (a `_getObj` still running, or an async `retter`/`reset`).
+ * `withContext` uses it so that a context costs no extra turn.
+ */
+export function endContext(
+  ctx: ProxyContext,
+  suspect: boolean,
+): void | Promise<void> {
+  const slots = takeSlots(ctx);
+  const options = suspect ? SUSPECT : undefined;
+  let waits: Promise<void>[] | undefined;
+  for (const slot of slots) {
+    const back = giveBack(slot, options);
+    if (back !== undefined) (waits ??= []).push(back);
+  }
+  if (waits !== undefined) {
+    return Promise.all(waits).then(() => {});
+  }
+}
 
-async function giveBack<T>(slot: Slot<T>, options?: RetOptions): Promise<void> {
+const SUSPECT: RetOptions = { suspect: true };
+
+/** Gives a slot's object back; a promise only when that must wait. */
+function giveBack<T>(
+  slot: Slot<T>,
+  options?: RetOptions,
+): void | Promise<void> {
   if (slot.pending !== undefined) {
-    try {
-      await slot.pending;
-    } catch {
-      return; // nothing was taken
-    }
+    // a _getObj still running: give back what it brings, if anything
+    return slot.pending.then(() => giveBack(slot, options), () => {});
   }
   if (!slot.has) return;
   const { obj, pool } = slot;
@@ -323,7 +368,7 @@ async function giveBack<T>(slot: Slot<T>, options?: RetOptions): Promise<void> {
   slot.has = false;
   slot.cache.clear();
   slot.lastKey = undefined;
-  if (pool !== undefined) await pool.ret(obj as T, options);
+  if (pool !== undefined) return pool.ret(obj as T, options);
 }
 
 let defaultStore: ContextStore | undefined;
@@ -532,17 +577,15 @@ class ProxyState<T> {
     const store = this.store ?? defaultStore;
     const ctx = store?.getStore();
     if (ctx === undefined) return this.global;
-    let slots = contextSlots.get(ctx);
-    let slot = slots?.get(this) as Slot<T> | undefined;
+    let slot = findSlot(ctx, this) as Slot<T> | undefined;
     if (slot === undefined) {
       if (ctx.closed) {
         throw new ProxyError(
           "This context has ended: its objects went back to the pool; do not keep using the proxy after withContext() settled",
         );
       }
-      if (slots === undefined) contextSlots.set(ctx, slots = new Map());
       slot = new Slot<T>();
-      slots.set(this, slot as Slot<unknown>);
+      addSlot(ctx, this, slot as Slot<unknown>);
     }
     return slot;
   }
@@ -619,7 +662,7 @@ class ProxyState<T> {
     } catch {
       return Promise.resolve();
     }
-    return giveBack(slot, options);
+    return Promise.resolve(giveBack(slot, options));
   }
 
   hasObj(): boolean {
