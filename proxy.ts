@@ -34,7 +34,9 @@ export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
  *   `obj`;
  * - `"context"`: each async context (request, task) has its own object,
  *   made by `fun`, from a pool unless `maxSize` is `null`;
- * - `"auto"`: `"shared"` with `obj`, `"context"` with `fun`.
+ * - `"auto"`: `"shared"` with `obj`, `"context"` with `fun`;
+ * - `"thread"` and `"versatile"`: the original module's names, taken as
+ *   `"context"` (an async context is this runtime's thread).
  *
  * @example One shared object, whatever it was set with
  * ```ts
@@ -44,7 +46,12 @@ export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
  * config.setObj({ debug: true });
  * ```
  */
-export type ProxyScope = "auto" | "shared" | "context";
+export type ProxyScope =
+  | "auto"
+  | "shared"
+  | "context"
+  | "thread"
+  | "versatile";
 
 /**
  * Tells which async context is current. `AsyncLocalStorage` from
@@ -391,7 +398,13 @@ export function setDefaultContextStore(store: ContextStore | undefined): void {
   defaultStore = store;
 }
 
-const EMPTY_SCOPES = new Set<string>(["auto", "shared", "context"]);
+const SCOPES = new Set<string>([
+  "auto",
+  "shared",
+  "context",
+  "thread",
+  "versatile",
+]);
 const PROXY_KEYS = new Set(["obj", "fun", "setName", "scope", "context"]);
 const KNOWN_KEYS = new Set([...PROXY_KEYS, ...POOL_OPTION_NAMES]);
 const INSPECT = [
@@ -427,9 +440,9 @@ class ProxyState<T> {
         }`,
       );
     }
-    if (!EMPTY_SCOPES.has(scope as string)) {
+    if (!SCOPES.has(scope as string)) {
       throw new TypeError(
-        `${WHAT} as 'scope' must be one of "auto", "shared", "context": current value is ${
+        `${WHAT} as 'scope' must be one of "auto", "shared", "context" (or the original's "thread", "versatile"): current value is ${
           show(scope)
         }`,
       );
@@ -446,7 +459,9 @@ class ProxyState<T> {
       );
     }
     this.setName = setName;
-    this.scope = scope;
+    this.scope = scope === "thread" || scope === "versatile"
+      ? "context"
+      : scope;
     this.store = context;
     checkPoolOptions(WHAT, pool);
     this.poolOptions = pool;

@@ -91,7 +91,7 @@ describe("Proxy: delayed initialisation", () => {
       () => new Proxy({ maxsize: 3 } as never),
       /'maxsize'.*did you mean 'maxSize'/,
     );
-    assert.throws(() => new Proxy({ scope: "thread" } as never), /'scope'/);
+    assert.throws(() => new Proxy({ scope: "process" } as never), /'scope'/);
     assert.throws(() => new Proxy({ setName: "" }), /'setName'/);
     // pool options are checked at once, not when setFun builds the pool
     assert.throws(() => new Proxy({ maxSize: -1 }), RangeError);
@@ -217,6 +217,19 @@ describe("Proxy: forwarding", () => {
     assert.throws(() => {
       (db as unknown as Record<string, unknown>)._getObj = 1;
     }, ProxyError);
+  });
+});
+
+describe("Proxy: scope", () => {
+  it("takes the original's thread and versatile as context", async () => {
+    for (const scope of ["thread", "versatile"] as const) {
+      const p = new Proxy<{ n: number }>({ scope, fun: (n) => ({ n }) });
+      await p._getObj();
+      assert.equal(p.n, 0);
+      await p._retObj();
+      assert.equal(p._hasObj(), false);
+      await p._shutdown();
+    }
   });
 });
 
