@@ -327,7 +327,6 @@ export class Pool<T> implements AsyncDisposable {
     this.id = name;
     this.#fun = fun;
     this.#maxSize = maxSize;
-    this.#updatePlainReturn();
     this.#minSize = minSize;
     this.#timeout = timeout;
     this.#maxUse = maxUse;
@@ -1585,7 +1584,6 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#minSize = minSize;
     this.#maxSize = maxSize;
-    this.#updatePlainReturn();
     if (this.#closed) return;
     if (maxSize !== 0) {
       // oldest idle first
@@ -1594,6 +1592,8 @@ export class Pool<T> implements AsyncDisposable {
         this.#destroy(e, "resized");
       }
     }
+    // still above maxSize: returns take the slow path that retires them
+    this.#updatePlainReturn();
     this.#dispatch();
   }
 
