@@ -183,6 +183,7 @@ export class Pool<T> implements AsyncDisposable {
   readonly #checkBypass: number;
   readonly #reset: Hook<T> | undefined;
   readonly #captureStacks: boolean;
+  readonly #timeWaits: boolean;
   /** `get` may hand an idle object out synchronously (no getter, no check). */
   readonly #plainGet: boolean;
   /** `ret` may put an object back synchronously (no retter, no reset). */
@@ -209,14 +210,6 @@ export class Pool<T> implements AsyncDisposable {
   #armedFor = Infinity;
   /** The entry lent last: `ret` checks it before the map (a hint). */
   #lastLent: Entry<T> | undefined = undefined;
-  /**
-   * `performance.now()` read once per run of microtasks, for the wait-time
-   * figures and deadlines; -1 when stale. A read costs 40-100 ns.
-   */
-  #clock = -1;
-  readonly #staleClock = (): void => {
-    this.#clock = -1;
-  };
   #readyWaiters: ReadyWaiter[] = [];
   #nusing = 0;
   #creating = 0;
@@ -322,6 +315,7 @@ export class Pool<T> implements AsyncDisposable {
       maxLifetimeJitter,
       checkBypass,
       captureStacks,
+      timeWaits,
     } = resolvePoolOptions(options, WHAT);
 
     this.id = name;
@@ -354,6 +348,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#maxLifetimeJitter = maxLifetimeJitter;
     this.#checkBypass = checkBypass;
     this.#captureStacks = captureStacks;
+    this.#timeWaits = timeWaits;
     this.#log = filterLogger(logger, logLevel, `[${name}] `);
     this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
     this.#plainRet = !this.#retter && !this.#reset;
@@ -515,7 +510,8 @@ export class Pool<T> implements AsyncDisposable {
       w.resolve = resolve;
       w.reject = reject;
     });
-    w.since = this.#now();
+    // the clock is read for deadlines and wait times only
+    if (w.timed || this.#timeWaits) w.since = performance.now();
     if (this.#captureStacks) w.stack = new Error("taken here").stack;
     if (w.timed) {
       // one timer for all timed waiters, not one each
@@ -632,16 +628,6 @@ export class Pool<T> implements AsyncDisposable {
    */
   async lease(options?: GetOptions): Promise<Lease<T>> {
     return new Lease(this, await this.get(options));
-  }
-
-  /** A clock for wait times and deadlines, read once per microtask run. */
-  #now(): number {
-    let now = this.#clock;
-    if (now < 0) {
-      now = this.#clock = performance.now();
-      queueMicrotask(this.#staleClock);
-    }
-    return now;
   }
 
   /** Whether `ret` may take its fast path (see #plainReturn). */
@@ -807,10 +793,12 @@ export class Pool<T> implements AsyncDisposable {
     w.settled = true;
     if (w.dlist !== null) this.#unlinkDeadline(w);
     if (w.signal !== undefined) w.signal.removeEventListener("abort", w);
-    const waited = this.#now() - w.since;
     this.#nwaits++;
-    this.#waitTime += waited;
-    if (waited > this.#waitMax) this.#waitMax = waited;
+    if (this.#timeWaits) {
+      const waited = performance.now() - w.since;
+      this.#waitTime += waited;
+      if (waited > this.#waitMax) this.#waitMax = waited;
+    }
   }
 
   readonly #onTimeout = (w: Waiter<T>): void => {
@@ -1706,8 +1694,8 @@ export class Pool<T> implements AsyncDisposable {
       hkTime: this.#hkTime,
       hkLast: Number.isNaN(this.#hkLast) ? null : now - this.#hkLast,
       nwaits: this.#nwaits,
-      waitTime: this.#waitTime,
-      waitMax: this.#waitMax,
+      waitTime: this.#timeWaits ? this.#waitTime : null,
+      waitMax: this.#timeWaits ? this.#waitMax : null,
       ntimeouts: this.#ntimeouts,
       naborts: this.#naborts,
       noverloads: this.#noverloads,

@@ -200,10 +200,10 @@ export interface PoolStats {
   hkLast: number | null;
   /** `get` calls that had to wait. */
   nwaits: number;
-  /** Total milliseconds waited by those calls. */
-  waitTime: number;
-  /** Longest wait in milliseconds. */
-  waitMax: number;
+  /** Total milliseconds waited by those calls (`null` unless `timeWaits`). */
+  waitTime: number | null;
+  /** Longest wait in milliseconds (`null` unless `timeWaits`). */
+  waitMax: number | null;
   /** `get` calls that timed out. */
   ntimeouts: number;
   /** `get` calls aborted by their signal. */

@@ -368,6 +368,23 @@ function contendedCases(
     },
     {
       group,
+      name: "pool, timeWaits",
+      ops: tasks,
+      async setup() {
+        const pool = await newPool(OBJECTS, { timeWaits: true });
+        const round = new Round();
+        return {
+          run() {
+            const done = round.start(tasks);
+            for (let i = 0; i < tasks; i++) void poolTask(pool, round);
+            return done;
+          },
+          close: () => pool.shutdown(),
+        };
+      },
+    },
+    {
+      group,
       name: "generic-pool",
       ops: tasks,
       async setup() {

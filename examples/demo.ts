@@ -39,6 +39,7 @@ const pool = new Pool<Connection>({
     c.closed = true;
   },
   tracer: (c) => `conn#${c.id}`,
+  timeWaits: true, // waitTime and waitMax in stats()
   logLevel: "error",
 });
 
@@ -77,7 +78,9 @@ console.log(
   `connections: ${s.nobjs} open (max 4), ${s.ncreated} created, ${s.ndestroys} closed, ${s.ncreateErrors} failed creations`,
 );
 console.log(
-  `waits: ${s.nwaits} requests waited, longest ${Math.round(s.waitMax)} ms`,
+  `waits: ${s.nwaits} requests waited, longest ${
+    Math.round(s.waitMax ?? 0)
+  } ms`,
 );
 await pool.shutdown();
 console.log("\nstats:", JSON.stringify(pool.stats(), null, 2));

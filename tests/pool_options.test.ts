@@ -284,6 +284,11 @@ describe("Pool options: logging, naming, flags", () => {
     await pool.shutdown();
   });
 
+  it("timeWaits must be a boolean", () => {
+    refuses({ timeWaits: "yes" }, TypeError, "timeWaits", '"yes"');
+    refuses({ timeWaits: 0 }, TypeError, "timeWaits", "0");
+  });
+
   it("captureStacks must be a boolean", () => {
     refuses({ captureStacks: "yes" }, TypeError, "captureStacks", '"yes"');
     refuses({ captureStacks: 1 }, TypeError, "captureStacks", "1");

@@ -134,9 +134,9 @@ describe("Pool wait: timeouts", () => {
     });
   });
 
-  it("counts waits and waiting time on the virtual clock", async () => {
+  it("counts waits, and times them with timeWaits, on the virtual clock", async () => {
     await withClock(async (clock) => {
-      const pool = new Pool({ fun, maxSize: 1 });
+      const pool = new Pool({ fun, maxSize: 1, timeWaits: true });
       try {
         const held = await pool.get();
         const p = pool.get();
@@ -148,6 +148,26 @@ describe("Pool wait: timeouts", () => {
         assert.equal(s.waitMax, 300);
         assert.equal(s.waitTime, 300);
         pool.ret(held);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
+  it("counts waits but leaves wait times null without timeWaits", async () => {
+    await withClock(async (clock) => {
+      const pool = new Pool({ fun, maxSize: 1 });
+      try {
+        const held = await pool.get();
+        const p = pool.get({ timeout: 1000 });
+        await clock.tickAsync(300);
+        pool.ret(held);
+        pool.ret(await p);
+        const s = pool.stats();
+        assert.equal(s.nwaits, 1);
+        assert.equal(s.waitTime, null);
+        assert.equal(s.waitMax, null);
+        assert.equal(JSON.parse(String(pool)).waitMax, null);
       } finally {
         await shutdownOn(clock, pool);
       }
