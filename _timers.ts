@@ -37,7 +37,7 @@ export function backgroundTimeout<A>(
 ): TimerId | undefined {
   let id: TimerId;
   try {
-    id = globalThis.setTimeout(fn, ms, arg);
+    id = globalThis.setTimeout(fn, Math.min(ms, MAX_TIMER_DELAY), arg);
   } catch {
     return undefined;
   }
@@ -56,7 +56,7 @@ export function backgroundInterval(
 ): TimerId | undefined {
   let id: TimerId;
   try {
-    id = globalThis.setInterval(fn, ms) as TimerId;
+    id = globalThis.setInterval(fn, Math.min(ms, MAX_TIMER_DELAY)) as TimerId;
   } catch {
     return undefined;
   }

@@ -69,13 +69,21 @@ class WaiterList<T> {
     this.size++;
   }
 
-  unshift(w: Waiter<T>): void {
+  /**
+   * Puts a waiter back in arrival order. It walks only past the older
+   * waiters also put back meanwhile (each one left the queue at the head),
+   * so it is O(1) but for checks that fail together.
+   */
+  insert(w: Waiter<T>): void {
+    let after = this.head;
+    while (after !== null && after.seq < w.seq) after = after.next;
+    if (after === null) return this.push(w);
     w.list = this;
-    w.prev = null;
-    w.next = this.head;
-    if (this.head === null) this.tail = w;
-    else this.head.prev = w;
-    this.head = w;
+    w.next = after;
+    w.prev = after.prev;
+    if (after.prev === null) this.head = w;
+    else after.prev.next = w;
+    after.prev = w;
     this.size++;
   }
 
@@ -112,9 +120,9 @@ export class WaiterQueue<T> {
     (w.timed ? this.#timed : this.#untimed).push(w);
   }
 
-  /** Puts back at the front a waiter just taken by `shift`. */
-  unshift(w: Waiter<T>): void {
-    (w.timed ? this.#timed : this.#untimed).unshift(w);
+  /** Puts back, in arrival order, a waiter taken by `shift`. */
+  putBack(w: Waiter<T>): void {
+    (w.timed ? this.#timed : this.#untimed).insert(w);
   }
 
   /** Takes the oldest waiter. */

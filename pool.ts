@@ -85,6 +85,13 @@ let poolCount = 0;
 
 function noop(): void {}
 
+/** A signal not aborted, as far as the fast path of `get` need know. */
+function isLiveSignal(signal: AbortSignal): boolean {
+  return typeof signal === "object" && signal !== null &&
+    signal.aborted === false &&
+    typeof signal.addEventListener === "function";
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null &&
     (typeof value === "object" || typeof value === "function") &&
@@ -213,6 +220,8 @@ export class Pool<T> implements AsyncDisposable {
   #readyWaiters: ReadyWaiter[] = [];
   #nusing = 0;
   #creating = 0;
+  /** Created objects whose async `opener` still runs: not lendable yet. */
+  #opening = 0;
   #pumping = false;
   #closed = false;
   #shutdownPromise: Promise<void> | undefined = undefined;
@@ -371,7 +380,7 @@ export class Pool<T> implements AsyncDisposable {
       .filter((d) => d > 0);
     this.#delay = delay ??
       (watched.length > 0
-        ? Math.max(1, Math.min(...watched) / 2)
+        ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
         : this.#health
         ? 60_000
         : 0);
@@ -436,7 +445,7 @@ export class Pool<T> implements AsyncDisposable {
       idle.length !== 0 && this.#plainGet &&
       (options === undefined ||
         (typeof options === "object" && options !== null &&
-          (options.signal === undefined || options.signal.aborted === false) &&
+          (options.signal === undefined || isLiveSignal(options.signal)) &&
           (options.timeout === undefined ||
             (typeof options.timeout === "number" && options.timeout >= 0))))
     ) {
@@ -504,7 +513,6 @@ export class Pool<T> implements AsyncDisposable {
         ),
       );
     }
-    if (timeout > MAX_TIMER_DELAY) timeout = Infinity;
     const w = new Waiter<T>(noop, noop, timeout, this.#onAbort);
     const promise = new Promise<T>((resolve, reject) => {
       w.resolve = resolve;
@@ -715,13 +723,13 @@ export class Pool<T> implements AsyncDisposable {
     w.resolve(e.obj);
   }
 
-  /** Puts back at the front a waiter whose object turned out bad. */
+  /** Puts back in its place a waiter whose object turned out bad. */
   #requeue(w: Waiter<T>): void {
     if (!w.settled) {
       // off the queue while its object was checked, so shutdown did not
       // see it: refuse it now rather than leave it pending for ever
       if (this.#closed) this.#refuse(w);
-      else this.#waiters.unshift(w);
+      else this.#waiters.putBack(w);
     }
     this.#dispatch();
   }
@@ -743,9 +751,10 @@ export class Pool<T> implements AsyncDisposable {
       this.#deadlineTimer = undefined;
     }
     this.#armedFor = deadline;
+    // a deadline beyond what a timer holds is set again when it fires
     const id = globalThis.setTimeout(
       this.#onDeadline,
-      Math.max(0, deadline - now),
+      Math.min(MAX_TIMER_DELAY, Math.max(0, deadline - now)),
     );
     // Deno may run pending microtasks inside its first setTimeout call: if
     // they ended the last timed waiter, or the pool, no timer may outlive it
@@ -973,6 +982,8 @@ export class Pool<T> implements AsyncDisposable {
    */
   #makeAvailable(e: Entry<T>): void {
     if (this.#closed) {
+      // BUSY: a returned entry was already counted out of nusing
+      e.state = BUSY;
       this.#destroy(e, "shutdown");
       return;
     }
@@ -1007,14 +1018,16 @@ export class Pool<T> implements AsyncDisposable {
     try {
       for (;;) {
         const total = this.#entries.size + this.#creating;
-        if (this.#creating >= this.#maxCreating) break;
+        // an object still being opened is still being created
+        const coming = this.#creating + this.#opening;
+        if (coming >= this.#maxCreating) break;
         if (this.#maxSize !== 0 && total >= this.#maxSize) break;
         // During a pause after failed creations only waiters without
         // deadline are owed an attempt (the original's rule); the others
         // wait for the retry.
         const wanted = !this.#pausing()
-          ? total < this.#minSize || this.#waiters.size > this.#creating
-          : this.#waiters.untimedSize > this.#creating;
+          ? total < this.#minSize || this.#waiters.size > coming
+          : this.#waiters.untimedSize > coming;
         if (!wanted) break;
         this.#create();
       }
@@ -1038,8 +1051,9 @@ export class Pool<T> implements AsyncDisposable {
       this.#created(n, result);
       return;
     }
+    // a thenable whose `then` throws must not escape: adopt it as a promise
     if (this.#createTimeout === Infinity) {
-      result.then(
+      Promise.resolve(result).then(
         (obj) => this.#created(n, obj),
         (err) => this.#createFailed(n, err),
       );
@@ -1066,7 +1080,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#createTimeout,
       undefined,
     );
-    result.then(
+    Promise.resolve(result).then(
       (obj) => {
         if (!late) {
           globalThis.clearTimeout(timer);
@@ -1136,9 +1150,10 @@ export class Pool<T> implements AsyncDisposable {
       this.#makeAvailable(e);
       return this.#pump();
     }
+    this.#opening++;
     void opened.then(() => {
-      if (e.state === DEAD) return;
-      this.#makeAvailable(e);
+      this.#opening--;
+      if (e.state !== DEAD) this.#makeAvailable(e);
       this.#pump();
     });
   }
@@ -1207,6 +1222,7 @@ export class Pool<T> implements AsyncDisposable {
     if (this.#backoffTimer !== undefined) {
       globalThis.clearTimeout(this.#backoffTimer);
     }
+    pause = Math.min(pause, MAX_TIMER_DELAY);
     this.#backoffUntil = performance.now() + pause;
     // without a timer (workerd's global scope) the pause ends lazily
     this.#backoffTimer = backgroundTimeout(this.#onPauseEnd, pause, undefined);
@@ -1461,13 +1477,17 @@ export class Pool<T> implements AsyncDisposable {
     if (this.#closed) {
       return Promise.reject(new PoolError(`Pool ${this.id} is shut down`));
     }
-    if (this.#entries.size >= this.#minSize) return Promise.resolve();
+    if (this.#entries.size - this.#opening >= this.#minSize) {
+      return Promise.resolve();
+    }
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (timeout === Infinity && this.#failures > 0) {
       // the backend is failing now: without a timeout, say so at once
       return Promise.reject(
         new CreationError(
-          `Pool ${this.id} not ready: ${this.#entries.size} of minSize ${this.#minSize} objects exist and the last creation failed: ${
+          `Pool ${this.id} not ready: ${
+            this.#entries.size - this.#opening
+          } of minSize ${this.#minSize} objects exist and the last creation failed: ${
             message(this.#lastCreateError)
           }; pass a timeout to ready() to wait for the backend`,
           { cause: this.#lastCreateError },
@@ -1490,9 +1510,9 @@ export class Pool<T> implements AsyncDisposable {
         this.#endReady(
           r,
           new TimeoutError(
-            `Pool ${this.id} not ready after ${
-              ms(timeout)
-            }: ${this.#entries.size} of minSize ${this.#minSize} objects exist${
+            `Pool ${this.id} not ready after ${ms(timeout)}: ${
+              this.#entries.size - this.#opening
+            } of minSize ${this.#minSize} objects exist${
               cause !== undefined
                 ? `; the last creation failed: ${message(cause)}`
                 : ""
@@ -1528,7 +1548,8 @@ export class Pool<T> implements AsyncDisposable {
 
   #checkReady(): void {
     if (
-      this.#readyWaiters.length !== 0 && this.#entries.size >= this.#minSize
+      this.#readyWaiters.length !== 0 &&
+      this.#entries.size - this.#opening >= this.#minSize
     ) {
       for (const r of [...this.#readyWaiters]) this.#endReady(r);
     }

@@ -167,6 +167,94 @@ describe("Pool: creation", () => {
   });
 });
 
+describe("Pool: creation with an async opener", () => {
+  it("one get with a sync fun and an async opener creates one object, not maxSize", async () => {
+    let made = 0;
+    let open!: () => void;
+    const pool = new Pool({
+      fun: (n) => {
+        made++;
+        return { n };
+      },
+      opener: () => new Promise<void>((r) => (open = r)),
+      maxSize: 20,
+      minSize: 0,
+    });
+    const t = pool.get();
+    await flush();
+    assert.equal(made, 1);
+    assert.equal(pool.stats().nobjs, 1);
+    open();
+    const obj = await t;
+    assert.equal(obj.n, 0);
+    assert.equal(made, 1);
+    pool.ret(obj);
+    await pool.shutdown();
+  });
+
+  it("an unlimited pool with an async opener stops at what is asked for", async () => {
+    let made = 0;
+    const opens: (() => void)[] = [];
+    const pool = new Pool({
+      fun: (n) => {
+        made++;
+        return { n };
+      },
+      opener: () => new Promise<void>((r) => void opens.push(r)),
+      minSize: 0,
+    });
+    const ts = [pool.get(), pool.get(), pool.get()];
+    await flush();
+    // maxCreating (2) counts objects being opened too
+    assert.equal(made, 2);
+    for (const open of opens.splice(0)) open();
+    await flush();
+    assert.equal(made, 3);
+    for (const open of opens.splice(0)) open();
+    const objs = await Promise.all(ts);
+    assert.deepEqual(objs.map((o) => o.n).sort(), [0, 1, 2]);
+    for (const o of objs) pool.ret(o);
+    await pool.shutdown();
+  });
+
+  it("ready() waits for the opener of the minSize-th object", async () => {
+    let open!: () => void;
+    const pool = new Pool({
+      fun: (n) => ({ n }),
+      opener: () => new Promise<void>((r) => (open = r)),
+      minSize: 1,
+    });
+    let ready = false;
+    const r = pool.ready().then(() => (ready = true));
+    await flush();
+    assert.equal(ready, false);
+    open();
+    await r;
+    assert.equal(pool.stats().navail, 1);
+    await pool.shutdown();
+  });
+
+  it("a thenable whose then throws is a creation error, not a throw from get", async () => {
+    const pool = new Pool<object>({
+      fun: () =>
+        ({
+          then() {
+            throw new Error("broken thenable");
+          },
+        }) as unknown as Promise<object>,
+      minSize: 0,
+      logLevel: "off",
+    });
+    await assert.rejects(pool.get(), (err: Error) => {
+      assert.equal(err.name, "CreationError");
+      assert.match((err.cause as Error).message, /broken thenable/);
+      return true;
+    });
+    assert.equal(pool.stats().creating, 0);
+    await pool.shutdown();
+  });
+});
+
 describe("Pool: lending and returning", () => {
   it("never lends one object to two borrowers", async () => {
     const pool = new Pool({ fun: (n) => ({ n }), maxSize: 3 });

@@ -120,6 +120,27 @@ describe("Housekeeping: recycling idle objects (maxAvailDelay)", () => {
   });
 });
 
+describe("Housekeeping: long delays", () => {
+  it("a computed delay beyond what a timer holds is capped, not a busy loop", async () => {
+    await withClock(async (clock) => {
+      const pool = new Pool({
+        fun: (n) => ({ n }),
+        maxAvailDelay: 60 * 86_400_000, // 60 days: half is over 2^31 - 1 ms
+        logLevel: "off",
+      });
+      try {
+        assert.equal(pool.stats().config.delay, 2 ** 31 - 1);
+        await clock.tickAsync(1000);
+        assert.equal(pool.stats().hkRounds, 0);
+        await clock.tickAsync(2 ** 31 - 1000);
+        assert.equal(pool.stats().hkRounds, 1);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+});
+
 describe("Housekeeping: objects held too long", () => {
   it("warns once past maxUsingDelay, with the stack of the taker, and logs the return", async () => {
     await withClock(async (clock) => {
@@ -800,6 +821,42 @@ describe("check on borrow", () => {
         await Promise.all(ws);
         assert.deepEqual(order, [0, 1, 2]);
         assert.equal(held.closed, 1);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
+  it("two waiters whose checks fail in the reverse order are served in arrival order", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      let old = true;
+      const pool = new Pool({
+        fun: b.fun,
+        closer: b.closer,
+        minSize: 2,
+        maxSize: 2,
+        checkBypass: 0,
+        // W1 takes n 1 (popped first), whose check fails first: W1 goes
+        // back in line, then W2 must go back behind it, not in front
+        check: async (c) => {
+          if (!old) return true;
+          await new Promise((r) => setTimeout(r, c.n === 1 ? 10 : 30));
+          return false;
+        },
+        logLevel: "off",
+      });
+      try {
+        await clock.tickAsync(0);
+        b.latency = 100;
+        const order: string[] = [];
+        const w1 = pool.get().then((c) => void order.push(`W1 #${c.n}`));
+        const w2 = pool.get().then((c) => void order.push(`W2 #${c.n}`));
+        await clock.tickAsync(35);
+        old = false;
+        await clock.tickAsync(200);
+        await Promise.all([w1, w2]);
+        assert.deepEqual(order, ["W1 #2", "W2 #3"]);
       } finally {
         await shutdownOn(clock, pool);
       }

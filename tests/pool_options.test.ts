@@ -1,7 +1,13 @@
 // Construction and argument validation, and the computed housekeeping delay.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Pool, POOL_OPTION_NAMES, type PoolOptions } from "../mod.ts";
+import {
+  Pool,
+  POOL_OPTION_NAMES,
+  type PoolOptions,
+  TimeoutError,
+} from "../mod.ts";
+import { track } from "./_track.ts";
 import { flush, recordingLogger, withClock } from "./_helpers.ts";
 
 type Opts = PoolOptions<{ n: number }>;
@@ -528,18 +534,26 @@ describe("Pool options: arguments of get()", () => {
     }
   });
 
-  it("rejects a signal that is not an AbortSignal", async () => {
-    const [pool, held] = await busyPool();
-    for (const signal of [{}, "abort", 1, { aborted: false }]) {
-      await assert.rejects(
-        pool.get({ signal } as unknown as { signal: AbortSignal }),
-        (err: Error) =>
-          err instanceof TypeError && /'signal'/.test(err.message),
-      );
+  it("rejects a signal that is not an AbortSignal, idle object or not", async () => {
+    for (const idle of [false, true]) {
+      const [pool, held] = await busyPool();
+      if (idle) pool.ret(held);
+      for (const signal of [{}, "abort", 1, null, { aborted: false }]) {
+        // a rejected promise, never a synchronous throw
+        const p = pool.get({ signal } as unknown as { signal: AbortSignal });
+        await assert.rejects(
+          p,
+          (err: Error) =>
+            err instanceof TypeError && /'signal'/.test(err.message),
+          `${JSON.stringify(signal)} (idle: ${idle})`,
+        );
+      }
+      const s = pool.stats();
+      assert.equal(s.nwaiting, 0);
+      assert.equal(s.navail, idle ? 1 : 0, "no object was consumed");
+      if (!idle) pool.ret(held);
+      await pool.shutdown();
     }
-    assert.equal(pool.stats().nwaiting, 0);
-    pool.ret(held);
-    await pool.shutdown();
   });
 
   it("rejects options that are not an object, idle object or not", async () => {
@@ -562,16 +576,19 @@ describe("Pool options: arguments of get()", () => {
     }
   });
 
-  it("treats a timeout beyond the timer limit as no timeout", async () => {
+  it("keeps a timeout beyond the timer limit: served before it, timed out at it", async () => {
     await withClock(async (clock) => {
       const [pool, held] = await busyPool();
       try {
-        const before = clock.countTimers();
         const p = pool.get({ timeout: MAX_TIMER_DELAY + 1 });
-        assert.equal(clock.countTimers(), before, "no timer for it");
         await clock.tickAsync(MAX_TIMER_DELAY);
         pool.ret(held);
-        assert.equal(await p, held);
+        assert.equal(await p, held, "served: not timed out early");
+        const q = track(pool.get({ timeout: MAX_TIMER_DELAY + 1 }));
+        await clock.tickAsync(MAX_TIMER_DELAY);
+        assert.equal(q.settled, false);
+        await clock.tickAsync(1);
+        assert.ok(q.error instanceof TimeoutError);
         pool.ret(held);
       } finally {
         await pool.shutdown();

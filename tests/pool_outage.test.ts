@@ -152,6 +152,37 @@ describe("Outage: a get with a timeout", () => {
     });
   }
 
+  it("a timeout longer than a timer can hold (30 days) still rides out failures, and ends on time", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      b.down = true;
+      const pool = new Pool({
+        fun: b.fun,
+        closer: b.closer,
+        minSize: 0,
+        backoffMax: 1000,
+        logLevel: "off",
+      });
+      const DAY = 86_400_000;
+      try {
+        const t = track(pool.get({ timeout: 30 * DAY }));
+        await clock.tickAsync(10_000);
+        assert.equal(
+          t.settled,
+          false,
+          "waits: a timed waiter, not an untimed one",
+        );
+        await clock.tickAsync(30 * DAY - 10_001);
+        assert.equal(t.settled, false, "not timed out early");
+        await clock.tickAsync(2);
+        assert.ok(t.error instanceof TimeoutError);
+        assert.equal((t.error as Error).cause, b.error);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
   it("is served by a returned object while creations fail", async () => {
     await withClock(async (clock) => {
       const b = new Backend();

@@ -86,6 +86,19 @@ describe("Shutdown: closing objects", () => {
     assert.match(log.at("warn").join("\n"), /does not hold/);
   });
 
+  it("an object given back during shutdown leaves nusing at 0", async () => {
+    const b = new Backend();
+    const pool = new Pool({ fun: b.fun, closer: b.closer, minSize: 1 });
+    const a = await pool.get();
+    const done = pool.shutdown({ timeout: 1000 });
+    pool.ret(a);
+    await done;
+    const s = pool.stats();
+    assert.equal(s.nusing, 0);
+    assert.equal(s.nbusy, 0);
+    assert.equal(a.closed, 1);
+  });
+
   it("closes objects not given back within the timeout anyway, with a warning", async () => {
     await withClock(async (clock) => {
       const b = new Backend();

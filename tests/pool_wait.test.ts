@@ -803,6 +803,8 @@ describe("Pool wait: a timer set while other work runs", () => {
         minSize: 1,
       });
       try {
+        await flush(); // the pool adopts the thenable: its then runs
+        assert.ok(land !== undefined);
         const restore = interceptSetTimeout(() => land!({ n: 0 }));
         let p: Promise<void>;
         try {

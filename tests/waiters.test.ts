@@ -1,5 +1,5 @@
 // Unit tests of the waiter queue (_waiters.ts): one FIFO over two lists
-// (with and without deadline), O(1) removal, unshift, shiftUntimed.
+// (with and without deadline), O(1) removal, putBack, shiftUntimed.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DeadlineList, Waiter, WaiterQueue } from "../_waiters.ts";
@@ -158,8 +158,8 @@ describe("WaiterQueue: shiftUntimed", () => {
   });
 });
 
-describe("WaiterQueue: unshift", () => {
-  it("puts a shifted waiter back at the front, before older and newer ones", () => {
+describe("WaiterQueue: putBack", () => {
+  it("puts shifted waiters back in arrival order, whatever order they come back in", () => {
     const q = new WaiterQueue<number>();
     for (
       const [id, t] of [["a", 5], ["b", Infinity], ["c", 5], [
@@ -169,8 +169,8 @@ describe("WaiterQueue: unshift", () => {
     ) q.push(waiter(id, t));
     const a = q.shift()!;
     const b = q.shift()!;
-    q.unshift(b);
-    q.unshift(a);
+    q.putBack(a);
+    q.putBack(b);
     assert.equal(q.size, 4);
     assert.deepEqual(shiftAll(q), ["a", "b", "c", "d"]);
   });
@@ -181,9 +181,26 @@ describe("WaiterQueue: unshift", () => {
     q.push(waiter("t", 5));
     const u = q.shift()!;
     assert.equal((u as W).id, "u");
-    q.unshift(u);
+    q.putBack(u);
     assert.equal(q.untimedSize, 1);
     assert.deepEqual(shiftAll(q), ["u", "t"]);
+  });
+
+  it("puts back the older first when both come back, in either order", () => {
+    for (const firstBack of ["a", "b"]) {
+      const q = new WaiterQueue<number>();
+      for (const id of ["a", "b", "c"]) q.push(waiter(id, Infinity));
+      const a = q.shift()!;
+      const b = q.shift()!;
+      if (firstBack === "a") {
+        q.putBack(a);
+        q.putBack(b);
+      } else {
+        q.putBack(b);
+        q.putBack(a);
+      }
+      assert.deepEqual(shiftAll(q), ["a", "b", "c"], firstBack);
+    }
   });
 
   it("works on an empty queue", () => {
@@ -191,7 +208,7 @@ describe("WaiterQueue: unshift", () => {
     const a = waiter("a", 5);
     q.push(a);
     q.shift();
-    q.unshift(a);
+    q.putBack(a);
     assert.equal(q.size, 1);
     assert.equal(q.shift(), a);
     assert.equal(q.shift(), undefined);
