@@ -31,9 +31,10 @@ export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
 /**
  * How objects are shared:
  * - `"shared"`: one object for everyone (it must be safe to share), set with
- *   `obj`;
+ *   `obj`, or made by `fun` on first use (a sync `fun` on the first access, an
+ *   async one by the first `await proxy._getObj()`) and kept;
  * - `"context"`: each async context (request, task) has its own object,
- *   made by `fun`, from a pool unless `maxSize` is `null`;
+ *   made by `fun`, from a pool unless `maxSize` is `null`; `obj` is refused;
  * - `"auto"`: `"shared"` with `obj`, `"context"` with `fun`;
  * - `"thread"` and `"versatile"`: the original module's names, taken as
  *   `"context"` (an async context is this runtime's thread).
@@ -44,6 +45,20 @@ export type ObjectFactory<T> = (n: number) => T | PromiseLike<T>;
  *
  * const config = new Proxy<{ debug: boolean }>({ scope: "shared" });
  * config.setObj({ debug: true });
+ * ```
+ *
+ * @example One shared client, made when first needed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy } from "./mod.ts";
+ *
+ * const made: number[] = [];
+ * const client = new Proxy<{ id: number }>({ scope: "shared" });
+ * client.setFun((n) => (made.push(n), { id: n }));
+ * assert.equal(made.length, 0); // nothing made yet
+ * assert.equal(client.id, 0);
+ * assert.equal(client.id, 0);
+ * assert.equal(made.length, 1); // made once, then shared
  * ```
  */
 export type ProxyScope =
@@ -245,17 +260,24 @@ class Slot<T> {
   /** A `_getObj` in progress, so that concurrent calls share it. */
   pending: Promise<T> | undefined = undefined;
   /**
-   * What each property name resolved to, so that a read or a call through
-   * the proxy costs one map lookup: the proxy's own controls, methods of
-   * `obj` bound to it (once), or PLAIN for data properties (read afresh).
+   * Methods of `obj` bound to it, by name, with the function each was bound
+   * from: a property is always read afresh, and its bound copy reused only
+   * while it is still the same function.
    */
-  readonly cache = new Map<PropertyKey, unknown>();
-  /** The method resolved last, and its bound function: a one-entry cache. */
-  lastKey: PropertyKey | undefined = undefined;
-  lastValue: unknown = undefined;
+  readonly cache = new Map<PropertyKey, Method>();
+  /** The function read last through a call, and what the proxy gave for it. */
+  lastFn: unknown = undefined;
+  lastGiven: unknown = undefined;
+  /** `toJSON` for an object without one: serialises the object itself. */
+  toJSON: (() => unknown) | undefined = undefined;
 }
 
-const PLAIN = Symbol("plain");
+/** A function read from the wrapped object, and what the proxy gives for it. */
+interface Method {
+  fn: unknown;
+  given: unknown;
+}
+
 /** Bound the cache so that a dictionary-like object read with ever new keys
  * cannot grow it without limit. */
 const CACHE_LIMIT = 256;
@@ -301,6 +323,8 @@ export class ProxyContext {
       } else (ctx.#more ??= new Map()).set(key, slot);
     };
     takeSlots = (ctx) => {
+      // once its objects went back, the context takes no more
+      ctx.#closed = true;
       const first = ctx.#firstSlot;
       const more = ctx.#more;
       ctx.#firstKey = ctx.#firstSlot = ctx.#more = undefined;
@@ -332,7 +356,6 @@ export class ProxyContext {
    * ```
    */
   close(suspect: boolean): Promise<void> {
-    this.#closed = true;
     return Promise.resolve(endContext(this, suspect));
   }
 }
@@ -374,7 +397,7 @@ function giveBack<T>(
   slot.obj = undefined;
   slot.has = false;
   slot.cache.clear();
-  slot.lastKey = undefined;
+  slot.lastFn = slot.lastGiven = slot.toJSON = undefined;
   if (pool !== undefined) return pool.ret(obj as T, options);
 }
 
@@ -417,6 +440,8 @@ const proxies = new WeakSet<object>();
 class ProxyState<T> {
   readonly setName: string;
   scope: ProxyScope;
+  /** The scope asked for: "auto" follows the setter used. */
+  readonly declared: ProxyScope;
   readonly store: ContextStore | undefined;
   /** Shared scope: the object, and its bound methods. */
   shared = new Slot<T>();
@@ -459,11 +484,18 @@ class ProxyState<T> {
       );
     }
     this.setName = setName;
-    this.scope = scope === "thread" || scope === "versatile"
+    this.scope = this.declared = scope === "thread" || scope === "versatile"
       ? "context"
       : scope;
     this.store = context;
     checkPoolOptions(WHAT, pool);
+    if (this.declared === "shared" && Object.keys(pool).length !== 0) {
+      throw new ProxyError(
+        `${WHAT} with scope "shared" and pool options (${
+          Object.keys(pool).join(", ")
+        }): a shared object is not pooled; use scope "context" or "auto" with fun for pooled objects`,
+      );
+    }
     this.poolOptions = pool;
     this.#installControls();
     if (obj !== undefined && fun !== undefined) {
@@ -516,6 +548,11 @@ class ProxyState<T> {
         `Cannot ${this.setName}Obj() nothing: pass the object to share`,
       );
     }
+    if (this.declared === "context") {
+      throw new ProxyError(
+        `Cannot ${this.setName}Obj() on a proxy with scope "context", which makes one object per context: call ${this.setName}Fun(fun), or create the proxy with scope "shared" or "auto"`,
+      );
+    }
     this.#dropPool();
     this.scope = "shared";
     this.fun = undefined;
@@ -540,11 +577,16 @@ class ProxyState<T> {
       );
     }
     this.#dropPool();
-    this.scope = "context";
     this.shared = new Slot<T>();
     this.global = new Slot<T>();
     this.fun = fun;
     this.made = 0;
+    if (this.declared === "shared") {
+      // one object for everyone, made on first use, no pool
+      this.scope = "shared";
+      return this.self!;
+    }
+    this.scope = "context";
     const { maxSize = 0, ...rest } = this.poolOptions;
     if (maxSize !== null) {
       this.pool = new Pool<T>({ ...rest, maxSize, fun });
@@ -566,6 +608,11 @@ class ProxyState<T> {
       );
     }
     checkKnownKeys("Cannot set pool options", options, POOL_OPTION_NAMES);
+    if (this.declared === "shared") {
+      throw new ProxyError(
+        `Cannot set pool options on a proxy with scope "shared": a shared object is not pooled; create the proxy with scope "context" or "auto"`,
+      );
+    }
     if ("fun" in options) {
       throw new ProxyError(
         `Cannot pass 'fun' to _setPool(): call ${this.setName}Fun(fun)`,
@@ -580,8 +627,12 @@ class ProxyState<T> {
     const pool = this.pool;
     this.pool = undefined;
     // objects still held in contexts go back to the old pool, which closes
-    // them; nothing is leaked
-    if (pool !== undefined) void pool.shutdown();
+    // them; nothing is leaked. The global context's goes back now, as no
+    // context end will return it.
+    if (pool !== undefined) {
+      void pool.shutdown();
+      void giveBack(this.global);
+    }
   }
 
   // ---------------------------------------------------------------- objects
@@ -615,6 +666,11 @@ class ProxyState<T> {
       );
     }
     if (this.pool === undefined) {
+      if (slot.pending !== undefined) {
+        throw new ProxyError(
+          "This context's object is still being made: `await proxy._getObj()` first",
+        );
+      }
       // no pool: make one now, as the original does per thread
       const made = this.fun(this.made++);
       if (!isThenable(made)) {
@@ -622,7 +678,8 @@ class ProxyState<T> {
         slot.has = true;
         return slot;
       }
-      void Promise.resolve(made).catch(() => {});
+      // kept for the next _getObj() here, neither dropped nor made twice
+      this.#adopt(slot, Promise.resolve(made), undefined).catch(() => {});
       throw new ProxyError(
         "This proxy's fun is async, so its object cannot be made on first use: `await proxy._getObj()` first in this context",
       );
@@ -653,7 +710,16 @@ class ProxyState<T> {
     const taking = pool !== undefined
       ? pool.get(options)
       : Promise.resolve().then(() => fun(this.made++));
-    slot.pending = taking.then(
+    return this.#adopt(slot, taking, pool);
+  }
+
+  /** Makes `taking` the slot's pending object, and its object once there. */
+  #adopt(
+    slot: Slot<T>,
+    taking: Promise<T>,
+    pool: Pool<T> | undefined,
+  ): Promise<T> {
+    return slot.pending = taking.then(
       (obj) => {
         slot.pending = undefined;
         slot.obj = obj;
@@ -666,7 +732,6 @@ class ProxyState<T> {
         throw err;
       },
     );
-    return slot.pending;
   }
 
   retObj(options?: RetOptions): Promise<void> {
@@ -705,33 +770,39 @@ class ProxyState<T> {
   }
 
   async shutdown(): Promise<void> {
+    // shutdown first: it refuses a _getObj still waiting in the global
+    // context, whose slot could not be given back before
+    const done = this.pool?.shutdown();
     await giveBack(this.global);
-    const pool = this.pool;
-    if (pool !== undefined) await pool.shutdown();
+    await done;
   }
 
   /**
-   * Resolves a property name on a slot that holds an object, and caches the
-   * answer. A method is bound once per object and name: later calls reuse
-   * it without looking it up again (writes through the proxy refresh it).
+   * What the proxy gives for a function read from the wrapped object: a
+   * method (inherited, as class methods are) bound to the object once, so
+   * that `#private` fields and built-ins such as `Map` work; an own function
+   * property (a class or function kept on the object, an object literal's
+   * method) as it is, so that it keeps its identity and properties.
    */
-  resolve(slot: Slot<T>, prop: PropertyKey): unknown {
-    const control = this.controls.get(prop);
-    if (control !== undefined) {
-      slot.cache.set(prop, control);
-      return control;
+  method(slot: Slot<T>, prop: PropertyKey, fn: unknown): unknown {
+    const hit = slot.cache.get(prop);
+    let given: unknown;
+    if (hit !== undefined && hit.fn === fn) given = hit.given;
+    else {
+      const obj = slot.obj as object;
+      given = Object.hasOwn(obj, prop)
+        ? fn
+        : (fn as (...args: unknown[]) => unknown).bind(obj);
+      if (hit !== undefined) {
+        hit.fn = fn;
+        hit.given = given;
+      } else if (slot.cache.size < CACHE_LIMIT) {
+        slot.cache.set(prop, { fn, given });
+      }
     }
-    if (prop === "_pool") return this.pool;
-    const obj = slot.obj as Record<PropertyKey, unknown>;
-    const value = obj[prop];
-    const fresh = slot.cache.size < CACHE_LIMIT;
-    if (typeof value === "function") {
-      const bound = (value as (...args: unknown[]) => unknown).bind(obj);
-      if (fresh) slot.cache.set(prop, bound);
-      return bound;
-    }
-    if (fresh) slot.cache.set(prop, PLAIN);
-    return value;
+    slot.lastFn = fn;
+    slot.lastGiven = given;
+    return given;
   }
 
   /** What `console.log(proxy)` shows when nothing is set. */
@@ -774,7 +845,7 @@ function emptyValue<T>(state: ProxyState<T>, prop: PropertyKey): unknown {
 }
 
 function hasObject<T>(state: ProxyState<T>): boolean {
-  return state.scope === "context" ? state.fun !== undefined : state.shared.has;
+  return state.fun !== undefined || state.shared.has;
 }
 
 function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
@@ -783,39 +854,40 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
   const handler: ProxyHandler<object> = {
     get(_target, prop) {
       let slot = state.shared;
-      if (slot.has) {
-        // the method called last: no lookup at all
-        if (prop === slot.lastKey) return slot.lastValue;
-        // a data property, unless the name may be one of the controls (they
-        // start with "_" or the setter name)
-        if (
-          typeof prop === "string" && prop.charCodeAt(0) !== 95 &&
-          prop.charCodeAt(0) !== setChar
-        ) {
-          const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
-          if (typeof value !== "function") return value;
-        }
-      } else {
-        // context scope, or nothing set yet: the controls come first
+      if (!slot.has) {
+        // context scope, or nothing made yet: the controls come first
         const control = controls.get(prop);
         if (control !== undefined) return control;
         if (prop === "_pool") return state.pool;
-        slot = state.scope === "context" ? state.slot() : slot;
+        if (state.scope === "context") slot = state.slot();
         if (!slot.has) {
           const special = emptyValue(state, prop);
           if (special !== NOT_SPECIAL) return special;
           slot = state.current();
         }
+      } else if (
+        typeof prop === "string" &&
+        (prop.charCodeAt(0) === 95 || prop.charCodeAt(0) === setChar)
+      ) {
+        // a name that may be one of the controls ("_..." or the setters)
+        const control = controls.get(prop);
+        if (control !== undefined) return control;
+        if (prop === "_pool") return state.pool;
       }
-      const hit = slot.cache.get(prop);
-      if (hit === undefined) return state.resolve(slot, prop);
-      if (hit !== PLAIN) {
-        slot.lastKey = prop;
-        slot.lastValue = hit;
-        return hit; // a control, or a bound method
+      // always read afresh: what the object holds now is what it gives
+      const obj = slot.obj as Record<PropertyKey, unknown>;
+      const value = obj[prop];
+      if (typeof value === "function") {
+        // the function called last: its bound copy, no lookup
+        if (value === slot.lastFn) return slot.lastGiven;
+        return state.method(slot, prop, value);
       }
-      const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
-      return typeof value === "function" ? state.resolve(slot, prop) : value;
+      if (value === undefined && prop === "toJSON") {
+        // JSON.stringify(proxy) serialises the object itself (an array stays
+        // an array), not the proxy's empty target
+        return slot.toJSON ??= () => obj;
+      }
+      return value;
     },
     set(_target, prop, value) {
       if (controls.has(prop) || prop === "_pool") {
@@ -823,10 +895,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
           `Cannot assign '${String(prop)}': it is a method of the proxy itself`,
         );
       }
-      const slot = state.current();
-      slot.cache.delete(prop);
-      slot.lastKey = undefined;
-      const obj = slot.obj as object;
+      const obj = state.current().obj as object;
       return Reflect.set(obj, prop, value, obj);
     },
     has(_target, prop) {
@@ -835,10 +904,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       return Reflect.has(state.current().obj as object, prop);
     },
     deleteProperty(_target, prop) {
-      const slot = state.current();
-      slot.cache.delete(prop);
-      slot.lastKey = undefined;
-      return Reflect.deleteProperty(slot.obj as object, prop);
+      return Reflect.deleteProperty(state.current().obj as object, prop);
     },
     ownKeys(_target) {
       if (!hasObject(state)) return [];
@@ -855,10 +921,11 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       return d;
     },
     defineProperty(_target, prop, descriptor) {
-      const slot = state.current();
-      slot.cache.delete(prop);
-      slot.lastKey = undefined;
-      return Reflect.defineProperty(slot.obj as object, prop, descriptor);
+      return Reflect.defineProperty(
+        state.current().obj as object,
+        prop,
+        descriptor,
+      );
     },
     getPrototypeOf(_target) {
       if (!hasObject(state)) return ProxyImpl.prototype;

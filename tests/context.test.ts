@@ -129,3 +129,22 @@ describe("withContext: per-async-context objects", () => {
     await assert.rejects(withContext(42), TypeError);
   });
 });
+
+describe("withContext: work that outlives its context", () => {
+  it("a timer started inside that runs after the end gets ProxyError, and takes nothing", async () => {
+    const db = new Proxy<Conn>({ fun: (n) => ({ n }), maxSize: 2 });
+    let late: Promise<unknown> | undefined;
+    await withContext(async () => {
+      await db._getObj();
+      late = new Promise((resolve) => setTimeout(resolve, 1)).then(() =>
+        db._getObj()
+      );
+    });
+    await assert.rejects(
+      late!,
+      (err: Error) => err instanceof ProxyError && /ended/.test(err.message),
+    );
+    assert.equal(db._pool!.stats().nusing, 0);
+    await db._shutdown();
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool, Proxy, ProxyError, TimeoutError } from "../mod.ts";
-import { recordingLogger } from "./_helpers.ts";
+import { flush, recordingLogger } from "./_helpers.ts";
 
 class Client {
   #url: string;
@@ -193,16 +193,95 @@ describe("Proxy: forwarding", () => {
     assert.equal(typeof p.set, "function", "the control wins over nothing");
   });
 
-  it("reads data properties afresh, and binds a property that became a function", () => {
+  it("reads data properties afresh, and gives an own function as it is", () => {
     const obj: { v: unknown } = { v: 1 };
     const p = new Proxy<typeof obj>({ obj });
     assert.equal(p.v, 1);
     obj.v = 2;
     assert.equal(p.v, 2);
-    obj.v = function (this: unknown) {
-      return this;
+    const f = function (this: { v: unknown }) {
+      return this.v === f;
     };
-    assert.equal((p.v as () => unknown)(), obj);
+    obj.v = f;
+    assert.equal(p.v, f);
+    // called through the proxy, `this` is the proxy, which forwards
+    assert.equal((p as unknown as { v: () => boolean }).v(), true);
+  });
+
+  it("sees a method replaced on the object, even after calls through the proxy", () => {
+    const obj = {
+      handle(): string {
+        return "v1";
+      },
+    };
+    const p = new Proxy<typeof obj>({ obj });
+    assert.equal(p.handle(), "v1");
+    assert.equal(p.handle(), "v1");
+    obj.handle = () => "v2";
+    assert.equal(p.handle(), "v2");
+    (obj as Record<string, unknown>).handle = "data";
+    assert.equal((p as unknown as { handle: string }).handle, "data");
+  });
+
+  it("sees a method patched on the prototype, and keeps #private methods working", () => {
+    class Db {
+      #n = 1;
+      q(): string {
+        return `real ${this.#n}`;
+      }
+    }
+    const original = Db.prototype.q;
+    const d = new Proxy<Db>({ obj: new Db() });
+    try {
+      assert.equal(d.q(), "real 1");
+      assert.equal(d.q(), "real 1");
+      Db.prototype.q = function (this: Db) {
+        return `patched ${original.call(this)}`;
+      };
+      assert.equal(d.q(), "patched real 1");
+    } finally {
+      Db.prototype.q = original;
+    }
+  });
+
+  it("follows a getter that gives a different function each time", () => {
+    const state = {
+      on: false,
+      get act(): () => string {
+        return this.on ? () => "on" : () => "off";
+      },
+    };
+    const q = new Proxy<typeof state>({ obj: state });
+    assert.equal(q.act(), "off");
+    state.on = true;
+    assert.equal(q.act(), "on");
+  });
+
+  it("keeps the identity and properties of classes and functions kept on the object", () => {
+    class Row {
+      static from(): Row {
+        return new Row();
+      }
+    }
+    const log = Object.assign((m: string) => m, { level: "info" });
+    const lib = { Row, log };
+    const p = new Proxy<typeof lib>({ obj: lib });
+    assert.equal(p.Row, Row);
+    assert.ok(p.Row.from() instanceof Row);
+    assert.equal(p.Row.name, "Row");
+    assert.equal(p.log.level, "info");
+    assert.ok(new p.Row() instanceof Row);
+  });
+
+  it("JSON.stringify serialises the object, an array as an array", () => {
+    const list = new Proxy<number[]>();
+    list.setObj([1, 2, 3]);
+    assert.equal(JSON.stringify(list), "[1,2,3]");
+    assert.equal(JSON.stringify({ list }), '{"list":[1,2,3]}');
+    const withOwn = new Proxy<{ toJSON(): string }>({
+      obj: { toJSON: () => "own" },
+    });
+    assert.equal(JSON.stringify(withOwn), '"own"');
   });
 
   it("switches to a new object on setObj", () => {
@@ -230,6 +309,49 @@ describe("Proxy: scope", () => {
       assert.equal(p._hasObj(), false);
       await p._shutdown();
     }
+  });
+});
+
+describe("Proxy: scope shared with fun", () => {
+  it("makes one object on first use and shares it, with no pool", async () => {
+    let made = 0;
+    const p = new Proxy<{ n: number }>({
+      scope: "shared",
+      fun: (n) => (made++, { n }),
+    });
+    assert.equal(made, 0, "nothing made before first use");
+    assert.equal(p.n, 0);
+    assert.equal(p.n, 0);
+    assert.equal(p._pool, undefined);
+    assert.equal((await p._getObj()).n, 0);
+    await p._retObj(); // a shared object is kept
+    assert.equal(p._hasObj(), true);
+    assert.equal(made, 1);
+    await p._shutdown();
+  });
+
+  it("an async fun is made once by concurrent _getObj calls", async () => {
+    let made = 0;
+    const p = new Proxy<{ n: number }>({ scope: "shared" });
+    p.setFun(async (n) => (made++, { n }));
+    const [a, b] = await Promise.all([p._getObj(), p._getObj()]);
+    assert.equal(a, b);
+    assert.equal(made, 1);
+  });
+
+  it("refuses pool options with scope shared, and obj with scope context", () => {
+    assert.throws(
+      () => new Proxy<object>({ scope: "shared", maxSize: 4 }),
+      (err: Error) => err instanceof ProxyError && /maxSize/.test(err.message),
+    );
+    assert.throws(
+      () => new Proxy<object>({ scope: "shared" })._setPool({ maxSize: 4 }),
+      ProxyError,
+    );
+    assert.throws(
+      () => new Proxy<object>({ scope: "context", obj: {} }),
+      (err: Error) => err instanceof ProxyError && /setFun/.test(err.message),
+    );
   });
 });
 
@@ -298,6 +420,56 @@ describe("Proxy: with fun and a pool", () => {
     await p._retObj();
     assert.equal((await p._getObj()).n, 1);
     assert.equal(made, 2);
+    await p._shutdown();
+  });
+
+  it("with an async fun and no pool, a synchronous access makes one object, kept for _getObj", async () => {
+    let made = 0;
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => (made++, Promise.resolve({ n })),
+      maxSize: null,
+    });
+    assert.throws(() => p.n, /_getObj/);
+    assert.throws(() => p.n, /still being made/);
+    assert.throws(() => "n" in p, ProxyError);
+    assert.equal((await p._getObj()).n, 0);
+    assert.equal(p.n, 0);
+    assert.equal(made, 1, "not one per failed access");
+    await p._shutdown();
+  });
+
+  it("_shutdown() refuses a _getObj waiting in the global context, and ends", async () => {
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      maxSize: 1,
+      shutdownTimeout: 50,
+      logLevel: "off",
+    });
+    const held = await p._pool!.get();
+    const waiting = p._getObj().then(
+      () => "served",
+      (err: Error) => err.name,
+    );
+    const done = p._shutdown();
+    assert.equal(await waiting, "PoolError");
+    p._pool!.ret(held);
+    await done;
+    assert.equal(p._pool!.stats().shutdown, true);
+  });
+
+  it("setFun() again gives the global context's object back to the old pool at once", async () => {
+    const closed: number[] = [];
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      closer: (o) => void closed.push(o.n),
+    });
+    await p._getObj();
+    const old = p._pool!;
+    p.setFun((n) => ({ n: 100 + n }));
+    await flush();
+    assert.deepEqual(closed, [0], "closed without waiting for shutdownTimeout");
+    assert.equal(old.stats().nusing, 0);
+    assert.equal((await p._getObj()).n, 100);
     await p._shutdown();
   });
 
