@@ -7,7 +7,11 @@
 // FIFO; a failed creation can still reach the oldest waiter *without*
 // deadline in O(1), which is the one owed that error (SPEC §3).
 
-/** One pending `get`. */
+/**
+ * One pending `get`. Those without deadline nor signal, the common case, are
+ * this small class; the others are {@linkcode WatchedWaiter}s. With 100,000
+ * tasks waiting, every byte here is 100 KB of heap the collector walks.
+ */
 export class Waiter<T> {
   prev: Waiter<T> | null = null;
   next: Waiter<T> | null = null;
@@ -15,35 +19,67 @@ export class Waiter<T> {
   list: WaiterList<T> | null = null;
   /** Arrival number, for FIFO order across both lists. */
   seq = 0;
-  /** `performance.now()` at arrival, for the wait-time figures. */
+  /** `performance.now()` at arrival, for deadlines and wait times. */
   since = 0;
   /** Set once resolved or rejected: a settled waiter never settles again. */
   settled = false;
+  /** Where the `get` was called (captureStacks). */
+  stack: string | undefined = undefined;
+  /** Settles the `get`; rejecting goes through it too (see `reject`). */
+  readonly resolve: (value: T) => void;
+  /** Whether it is a {@linkcode WatchedWaiter} (a deadline or a signal). */
+  readonly watched: boolean;
+  /** Whether it has a deadline. */
+  readonly timed: boolean;
+
+  constructor(resolve: (value: T) => void, watched = false, timed = false) {
+    this.resolve = resolve;
+    this.watched = watched;
+    this.timed = timed;
+  }
+
+  /**
+   * Rejects the `get`. Only `resolve` is kept (a promise's reject function
+   * would be one more object per waiter): resolving with a thenable that
+   * rejects rejects the promise, two microtasks later, on this rare path.
+   */
+  reject(reason: unknown): void {
+    this.resolve(new Rejection(reason) as unknown as T);
+  }
+}
+
+/** A thenable that rejects with its reason. */
+class Rejection {
+  readonly #reason: unknown;
+
+  constructor(reason: unknown) {
+    this.#reason = reason;
+  }
+
+  then(_: unknown, onRejected: (reason: unknown) => void): void {
+    onRejected(this.#reason);
+  }
+}
+
+/** A pending `get` with a deadline, a signal, or both. */
+export class WatchedWaiter<T> extends Waiter<T> {
   /** When it times out (`performance.now()` time), if timed. */
   deadline = Infinity;
   /** Links in its deadline list (same timeout, hence deadline order). */
-  dprev: Waiter<T> | null = null;
-  dnext: Waiter<T> | null = null;
+  dprev: WatchedWaiter<T> | null = null;
+  dnext: WatchedWaiter<T> | null = null;
   dlist: DeadlineList<T> | null = null;
   signal: AbortSignal | undefined = undefined;
-  /** Where the `get` was called (captureStacks). */
-  stack: string | undefined = undefined;
-  resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
-  readonly timed: boolean;
   readonly timeout: number;
-  readonly onAbort: (waiter: Waiter<T>) => void;
+  readonly onAbort: (waiter: WatchedWaiter<T>) => void;
 
   constructor(
     resolve: (value: T) => void,
-    reject: (reason: unknown) => void,
     timeout: number,
-    onAbort: (waiter: Waiter<T>) => void,
+    onAbort: (waiter: WatchedWaiter<T>) => void,
   ) {
-    this.resolve = resolve;
-    this.reject = reject;
+    super(resolve, true, timeout !== Infinity);
     this.timeout = timeout;
-    this.timed = timeout !== Infinity;
     this.onAbort = onAbort;
   }
 
@@ -136,8 +172,8 @@ export class WaiterQueue<T> {
   }
 
   /** The oldest waiter that has a deadline, left in place. */
-  peekTimed(): Waiter<T> | undefined {
-    return this.#timed.head ?? undefined;
+  peekTimed(): WatchedWaiter<T> | undefined {
+    return (this.#timed.head ?? undefined) as WatchedWaiter<T> | undefined;
   }
 
   /** Takes the oldest waiter that has no deadline. */
@@ -167,10 +203,10 @@ export class WaiterQueue<T> {
  * earliest head, serves them all: no timer per waiter.
  */
 export class DeadlineList<T> {
-  head: Waiter<T> | null = null;
-  tail: Waiter<T> | null = null;
+  head: WatchedWaiter<T> | null = null;
+  tail: WatchedWaiter<T> | null = null;
 
-  push(w: Waiter<T>): void {
+  push(w: WatchedWaiter<T>): void {
     w.dlist = this;
     w.dnext = null;
     w.dprev = this.tail;
@@ -179,7 +215,7 @@ export class DeadlineList<T> {
     this.tail = w;
   }
 
-  remove(w: Waiter<T>): void {
+  remove(w: WatchedWaiter<T>): void {
     if (w.dprev === null) this.head = w.dnext;
     else w.dprev.dnext = w.dnext;
     if (w.dnext === null) this.tail = w.dprev;

@@ -29,7 +29,12 @@ import {
   type ShutdownOptions,
 } from "./options.ts";
 import type { ClosedByReason, ObjectStats, PoolStats } from "./stats.ts";
-import { DeadlineList, Waiter, WaiterQueue } from "./_waiters.ts";
+import {
+  DeadlineList,
+  Waiter,
+  WaiterQueue,
+  WatchedWaiter,
+} from "./_waiters.ts";
 import {
   backgroundInterval,
   backgroundTimeout,
@@ -82,8 +87,6 @@ interface ReadyWaiter {
 
 const WHAT = "Cannot create pool";
 let poolCount = 0;
-
-function noop(): void {}
 
 /** A signal not aborted, as far as the fast path of `get` need know. */
 function isLiveSignal(signal: AbortSignal): boolean {
@@ -513,42 +516,50 @@ export class Pool<T> implements AsyncDisposable {
         ),
       );
     }
-    const w = new Waiter<T>(noop, noop, timeout, this.#onAbort);
-    const promise = new Promise<T>((resolve, reject) => {
-      w.resolve = resolve;
-      w.reject = reject;
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => {
+      resolve = r;
     });
-    // the clock is read for deadlines and wait times only
-    if (w.timed || this.#timeWaits) w.since = performance.now();
-    if (this.#captureStacks) w.stack = new Error("taken here").stack;
-    if (w.timed) {
-      // one timer for all timed waiters, not one each
-      w.deadline = w.since + timeout;
-      let list = this.#deadlines.get(timeout);
-      if (list === undefined) {
-        list = new DeadlineList<T>();
-        this.#deadlines.set(timeout, list);
-      }
-      list.push(w);
-      if (w.deadline < this.#armedFor) {
-        try {
-          this.#arm(w.deadline, w.since);
-        } catch (err) {
-          // no timers here (workerd's global scope): a deadline cannot be kept
-          this.#unlinkDeadline(w);
-          return Promise.reject(err);
+    if (timeout === Infinity && signal === undefined) {
+      // the common case: a small waiter, no clock unless wait times are on
+      const w = new Waiter<T>(resolve);
+      if (this.#timeWaits) w.since = performance.now();
+      if (this.#captureStacks) w.stack = new Error("taken here").stack;
+      this.#waiters.push(w);
+    } else {
+      const w = new WatchedWaiter<T>(resolve, timeout, this.#onAbort);
+      w.since = performance.now();
+      if (this.#captureStacks) w.stack = new Error("taken here").stack;
+      if (w.timed) {
+        // one timer for all timed waiters, not one each
+        w.deadline = w.since + timeout;
+        let list = this.#deadlines.get(timeout);
+        if (list === undefined) {
+          list = new DeadlineList<T>();
+          this.#deadlines.set(timeout, list);
+        }
+        list.push(w);
+        if (w.deadline < this.#armedFor) {
+          try {
+            this.#arm(w.deadline, w.since);
+          } catch (err) {
+            // no timers here (workerd's global scope): a deadline cannot be
+            // kept
+            this.#unlinkDeadline(w);
+            return Promise.reject(err);
+          }
         }
       }
-    }
-    this.#waiters.push(w);
-    if (w.timed && this.#backoffUntil !== 0) {
-      // creations pause after failures: make sure this waiter sees retries
-      const cap = this.#retryCap(w);
-      if (this.#backoffUntil - w.since > cap) this.#pauseFor(cap);
-    }
-    if (signal !== undefined && !w.settled) {
-      w.signal = signal;
-      signal.addEventListener("abort", w);
+      this.#waiters.push(w);
+      if (w.timed && this.#backoffUntil !== 0) {
+        // creations pause after failures: make sure this waiter sees retries
+        const cap = this.#retryCap(w);
+        if (this.#backoffUntil - w.since > cap) this.#pauseFor(cap);
+      }
+      if (signal !== undefined && !w.settled) {
+        w.signal = signal;
+        signal.addEventListener("abort", w);
+      }
     }
     // nothing idle and no room to create: nothing to dispatch
     if (
@@ -785,7 +796,7 @@ export class Pool<T> implements AsyncDisposable {
   };
 
   /** Takes a waiter off its deadline list; the last one stops the timer. */
-  #unlinkDeadline(w: Waiter<T>): void {
+  #unlinkDeadline(w: WatchedWaiter<T>): void {
     const list = w.dlist!;
     list.remove(w);
     if (list.head !== null) return;
@@ -800,8 +811,11 @@ export class Pool<T> implements AsyncDisposable {
   /** Detaches a waiter from its deadline and signal before settling it. */
   #settle(w: Waiter<T>): void {
     w.settled = true;
-    if (w.dlist !== null) this.#unlinkDeadline(w);
-    if (w.signal !== undefined) w.signal.removeEventListener("abort", w);
+    if (w.watched) {
+      const f = w as WatchedWaiter<T>;
+      if (f.dlist !== null) this.#unlinkDeadline(f);
+      if (f.signal !== undefined) f.signal.removeEventListener("abort", f);
+    }
     this.#nwaits++;
     if (this.#timeWaits) {
       const waited = performance.now() - w.since;
@@ -810,7 +824,7 @@ export class Pool<T> implements AsyncDisposable {
     }
   }
 
-  readonly #onTimeout = (w: Waiter<T>): void => {
+  readonly #onTimeout = (w: WatchedWaiter<T>): void => {
     if (w.settled) return;
     this.#waiters.remove(w);
     this.#settle(w);
@@ -842,7 +856,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#pump();
   };
 
-  readonly #onAbort = (w: Waiter<T>): void => {
+  readonly #onAbort = (w: WatchedWaiter<T>): void => {
     if (w.settled) return;
     this.#waiters.remove(w);
     this.#settle(w);
@@ -1206,7 +1220,7 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /** The longest pause a waiter with a deadline should sit through. */
-  #retryCap(w: Waiter<T>): number {
+  #retryCap(w: WatchedWaiter<T>): number {
     return Math.max(this.#backoffInitial, w.timeout / 4);
   }
 

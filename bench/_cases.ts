@@ -145,6 +145,7 @@ function objects(n: number): Obj[] {
 
 interface PoolFeatures {
   maxUse?: number;
+  timeWaits?: boolean;
 }
 
 async function newPool(

@@ -160,7 +160,7 @@ describe("Outage: a get with a timeout", () => {
         fun: b.fun,
         closer: b.closer,
         minSize: 0,
-        backoffMax: 1000,
+        backoffMax: 2 ** 31 - 1, // a few dozen retries in 30 days
         logLevel: "off",
       });
       const DAY = 86_400_000;

@@ -2,9 +2,14 @@
 // (with and without deadline), O(1) removal, putBack, shiftUntimed.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DeadlineList, Waiter, WaiterQueue } from "../_waiters.ts";
+import {
+  DeadlineList,
+  Waiter,
+  WaiterQueue,
+  WatchedWaiter,
+} from "../_waiters.ts";
 
-type W = Waiter<number> & { id: string };
+type W = WatchedWaiter<number> & { id: string };
 
 const noop = () => {};
 
@@ -12,9 +17,9 @@ const noop = () => {};
 function waiter(
   id: string,
   timeout = Infinity,
-  onAbort: (w: Waiter<number>) => void = noop,
+  onAbort: (w: WatchedWaiter<number>) => void = noop,
 ): W {
-  const w = new Waiter<number>(noop, noop, timeout, onAbort) as W;
+  const w = new WatchedWaiter<number>(noop, timeout, onAbort) as W;
   w.id = id;
   return w;
 }
@@ -40,8 +45,24 @@ describe("Waiter", () => {
     assert.equal(waiter("d", 10).timeout, 10);
   });
 
+  it("a plain waiter is neither watched nor timed", () => {
+    const w = new Waiter<number>(noop);
+    assert.equal(w.watched, false);
+    assert.equal(w.timed, false);
+    assert.equal(waiter("a").watched, true);
+  });
+
+  it("reject() rejects the promise whose resolve it holds", async () => {
+    let resolve!: (v: number) => void;
+    const p = new Promise<number>((r) => (resolve = r));
+    const w = new Waiter<number>(resolve);
+    const reason = new Error("no");
+    w.reject(reason);
+    await assert.rejects(p, (err) => err === reason);
+  });
+
   it("is its own abort listener: handleEvent calls onAbort with itself", () => {
-    const seen: Waiter<number>[] = [];
+    const seen: WatchedWaiter<number>[] = [];
     const w = waiter("a", Infinity, (x) => seen.push(x));
     const c = new AbortController();
     c.signal.addEventListener("abort", w);
