@@ -64,6 +64,12 @@ class Entry<T> {
   warned = false;
   /** Where it was last taken (captureStacks). */
   stack: string | undefined = undefined;
+  /**
+   * A promise of `obj`, made at its first lending and reused by every `get`
+   * that finds it idle: awaiting an already resolved promise is cheaper than
+   * making one, or even than awaiting a plain value.
+   */
+  lent: Promise<T> | undefined = undefined;
 
   constructor(obj: T, n: number, now: number, expires: number) {
     this.obj = obj;
@@ -414,7 +420,8 @@ export class Pool<T> implements AsyncDisposable {
    * served). Give it back with {@linkcode Pool.prototype.ret}.
    *
    * @param options `timeout` (overrides the pool's) and `signal`.
-   * @returns The object, now yours until you give it back.
+   * @returns The object, now yours until you give it back. (An idle object
+   * comes in an already settled promise, the same each time it is lent.)
    * @throws {TimeoutError} Nothing came within the timeout; `cause` is the
    * last creation error if the pool could not create objects meanwhile.
    * @throws {CreationError} Without timeout, a creation failed (its error is
@@ -465,7 +472,7 @@ export class Pool<T> implements AsyncDisposable {
           this.#captureStacks ? new Error("taken here").stack : undefined,
         );
       }
-      return Promise.resolve(e.obj);
+      return e.lent ??= Promise.resolve(e.obj);
     }
     return this.#getSlow(options);
   }
