@@ -91,7 +91,8 @@ export function settleWithin<T>(
       resolve({ ok: false });
     };
     if (ms !== Infinity) {
-      id = globalThis.setTimeout(stop, ms);
+      // a longer wait ends at the timer's limit (about 24.8 days)
+      id = globalThis.setTimeout(stop, Math.min(ms, MAX_TIMER_DELAY));
       if (background) unrefTimer(id);
     }
     stoppers?.add(stop);

@@ -204,8 +204,9 @@ export interface PoolOptions<T> {
    */
   name?: string;
   /**
-   * Longest time `fun` may take; after it the creation counts as failed
-   * (its object, if it ever comes, is closed). `Infinity` for no limit.
+   * Longest time `fun` may take, and then the `opener`; after it the
+   * creation counts as failed (its object, if it ever comes, is closed).
+   * `Infinity` for no limit.
    * @default {Infinity}
    */
   createTimeout?: number;

@@ -696,8 +696,10 @@ export class Pool<T> implements AsyncDisposable {
   #handTo(e: Entry<T>, w: Waiter<T>): void {
     if (this.#plainGet) {
       this.#settle(w);
-      this.#lend(e, w.stack);
+      // resolved before #lend, which may run an overdue housekeeping round
+      // that serves newer waiters: their promises must not settle first
       w.resolve(e.obj);
+      this.#lend(e, w.stack);
       return;
     }
     e.state = BUSY;
@@ -1172,11 +1174,29 @@ export class Pool<T> implements AsyncDisposable {
       return this.#pump();
     }
     this.#opening++;
-    void opened.then(() => {
-      this.#opening--;
-      if (e.state !== DEAD) this.#makeAvailable(e);
-      this.#pump();
-    });
+    // createTimeout covers the opener too: one that hangs (a connect() to a
+    // black-holed host) must not hold a creation slot for ever
+    void settleWithin(opened, this.#createTimeout, true, this.#stoppers).then(
+      (r) => {
+        this.#opening--;
+        if (e.state === DEAD) return this.#pump();
+        if (r.ok) {
+          this.#makeAvailable(e);
+          return this.#pump();
+        }
+        e.state = BUSY;
+        this.#destroy(e, "late");
+        this.#createFailed(
+          n,
+          new CreationError(
+            `opener did not settle within createTimeout (${
+              ms(this.#createTimeout)
+            })`,
+          ),
+          true,
+        );
+      },
+    );
   }
 
   #createFailed(n: number, err: unknown, counted = false): void {
@@ -1485,7 +1505,7 @@ export class Pool<T> implements AsyncDisposable {
       try {
         if (options.timeout !== undefined) {
           checkTimeout("Cannot wait for the pool", "timeout", options.timeout);
-          timeout = Math.min(options.timeout, MAX_TIMER_DELAY);
+          timeout = options.timeout;
         }
         if (options.signal !== undefined) {
           checkSignal("Cannot wait for the pool", "signal", options.signal);
@@ -1526,7 +1546,17 @@ export class Pool<T> implements AsyncDisposable {
     };
     this.#readyWaiters.push(r);
     if (r.timed) {
-      r.timer = globalThis.setTimeout(() => {
+      const deadline = performance.now() + timeout;
+      const onTimer = () => {
+        // a timeout beyond what a timer holds takes several
+        const left = deadline - performance.now();
+        if (left > 0) {
+          r.timer = globalThis.setTimeout(
+            onTimer,
+            Math.min(left, MAX_TIMER_DELAY),
+          );
+          return;
+        }
         const cause = this.#failures > 0 ? this.#lastCreateError : undefined;
         this.#endReady(
           r,
@@ -1541,7 +1571,11 @@ export class Pool<T> implements AsyncDisposable {
             cause !== undefined ? { cause } : undefined,
           ),
         );
-      }, timeout);
+      };
+      r.timer = globalThis.setTimeout(
+        onTimer,
+        Math.min(timeout, MAX_TIMER_DELAY),
+      );
       // as in get(): microtasks run inside setTimeout may have ended it
       if (!this.#readyWaiters.includes(r)) {
         globalThis.clearTimeout(r.timer);

@@ -265,7 +265,7 @@ class Slot<T> {
    * while it is still the same function.
    */
   readonly cache = new Map<PropertyKey, Method>();
-  /** The function read last through a call, and what the proxy gave for it. */
+  /** The function read last, and what the proxy gave for it. */
   lastFn: unknown = undefined;
   lastGiven: unknown = undefined;
   /** `toJSON` for an object without one: serialises the object itself. */
@@ -489,10 +489,13 @@ class ProxyState<T> {
       : scope;
     this.store = context;
     checkPoolOptions(WHAT, pool);
-    if (this.declared === "shared" && Object.keys(pool).length !== 0) {
+    const given = Object.keys(pool).filter((k) =>
+      (pool as Record<string, unknown>)[k] !== undefined
+    );
+    if (this.declared === "shared" && given.length !== 0) {
       throw new ProxyError(
         `${WHAT} with scope "shared" and pool options (${
-          Object.keys(pool).join(", ")
+          given.join(", ")
         }): a shared object is not pooled; use scope "context" or "auto" with fun for pooled objects`,
       );
     }
@@ -778,21 +781,20 @@ class ProxyState<T> {
   }
 
   /**
-   * What the proxy gives for a function read from the wrapped object: a
-   * method (inherited, as class methods are) bound to the object once, so
-   * that `#private` fields and built-ins such as `Map` work; an own function
-   * property (a class or function kept on the object, an object literal's
-   * method) as it is, so that it keeps its identity and properties.
+   * What the proxy gives for a function read from the wrapped object, once
+   * per function: a method bound to the object, so that `#private` fields
+   * and built-ins such as `Map` work and a detached call still has its
+   * object; a class as it is (it cannot be called, so `this` is moot, and it
+   * keeps its identity and statics); a function that carries properties of
+   * its own (a logger with levels, a test stub) wrapped so that calls get
+   * the object as `this` while its properties stay visible.
    */
   method(slot: Slot<T>, prop: PropertyKey, fn: unknown): unknown {
     const hit = slot.cache.get(prop);
     let given: unknown;
     if (hit !== undefined && hit.fn === fn) given = hit.given;
     else {
-      const obj = slot.obj as object;
-      given = Object.hasOwn(obj, prop)
-        ? fn
-        : (fn as (...args: unknown[]) => unknown).bind(obj);
+      given = forCalls(fn as (...args: unknown[]) => unknown, slot.obj);
       if (hit !== undefined) {
         hit.fn = fn;
         hit.given = given;
@@ -822,6 +824,25 @@ function checkPoolOptions<T>(what: string, options: ProxyPoolOptions<T>): void {
     maxSize: maxSize === null ? undefined : maxSize,
     fun: () => undefined as T,
   }, what);
+}
+
+/** What the proxy gives for `fn`, read from `obj` (see `method`). */
+function forCalls(fn: (...args: unknown[]) => unknown, obj: unknown): unknown {
+  let source = "";
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    // not inspectable: treated as a function
+  }
+  if (source.startsWith("class")) return fn;
+  for (const key of Reflect.ownKeys(fn)) {
+    if (key !== "length" && key !== "name" && key !== "prototype") {
+      return new globalThis.Proxy(fn, {
+        apply: (target, _this, args) => Reflect.apply(target, obj, args),
+      });
+    }
+  }
+  return fn.bind(obj);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -859,7 +880,16 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         const control = controls.get(prop);
         if (control !== undefined) return control;
         if (prop === "_pool") return state.pool;
-        if (state.scope === "context") slot = state.slot();
+        if (state.scope === "context") {
+          try {
+            slot = state.slot();
+          } catch (err) {
+            // an ended context: still inspectable, and not a thenable
+            const special = emptyValue(state, prop);
+            if (special !== NOT_SPECIAL) return special;
+            throw err;
+          }
+        }
         if (!slot.has) {
           const special = emptyValue(state, prop);
           if (special !== NOT_SPECIAL) return special;
@@ -878,7 +908,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
       const obj = slot.obj as Record<PropertyKey, unknown>;
       const value = obj[prop];
       if (typeof value === "function") {
-        // the function called last: its bound copy, no lookup
+        // the function called last: no lookup
         if (value === slot.lastFn) return slot.lastGiven;
         return state.method(slot, prop, value);
       }

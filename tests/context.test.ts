@@ -147,4 +147,20 @@ describe("withContext: work that outlives its context", () => {
     assert.equal(db._pool!.stats().nusing, 0);
     await db._shutdown();
   });
+
+  it("a proxy can still be inspected and awaited from an ended context", async () => {
+    const db = new Proxy<Conn>({ fun: (n) => ({ n }), maxSize: 2 });
+    let later: (() => unknown) | undefined;
+    await withContext(async () => {
+      await db._getObj();
+      later = () => db;
+    });
+    const inspect = (db as unknown as Record<symbol, unknown>)[
+      Symbol.for("nodejs.util.inspect.custom")
+    ];
+    assert.equal(typeof inspect, "function");
+    assert.equal(await Promise.resolve(later!()), db, "not a thenable");
+    assert.throws(() => db.n, ProxyError);
+    await db._shutdown();
+  });
 });

@@ -1,7 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CreationError, Pool, PoolError, TimeoutError } from "../mod.ts";
-import { Backend, type Conn, flush, recordingLogger } from "./_helpers.ts";
+import {
+  Backend,
+  type Conn,
+  flush,
+  recordingLogger,
+  withClock,
+} from "./_helpers.ts";
+import { shutdownOn } from "./_track.ts";
 
 describe("Pool: the original README example", () => {
   it("lends two objects, times out on the third, takes them back", async () => {
@@ -215,6 +222,39 @@ describe("Pool: creation with an async opener", () => {
     assert.deepEqual(objs.map((o) => o.n).sort(), [0, 1, 2]);
     for (const o of objs) pool.ret(o);
     await pool.shutdown();
+  });
+
+  it("an opener that hangs past createTimeout fails that creation, and frees its slot", async () => {
+    await withClock(async (clock) => {
+      let opens = 0;
+      const closed: number[] = [];
+      const log = recordingLogger();
+      const pool = new Pool({
+        fun: (n) => ({ n }),
+        // the first two hang, as a connect() to a black-holed host
+        opener: () => (opens++ < 2 ? new Promise<void>(() => {}) : undefined),
+        closer: (o) => void closed.push(o.n),
+        minSize: 0,
+        createTimeout: 100,
+        logger: log,
+      });
+      try {
+        const ts = [pool.get({ timeout: 1000 }), pool.get({ timeout: 1000 })];
+        await clock.tickAsync(99);
+        assert.equal(pool.stats().ncreated, 2, "maxCreating: both slots held");
+        await clock.tickAsync(1);
+        assert.deepEqual(closed.sort(), [0, 1], "closed as late");
+        assert.equal(pool.stats().closedBy.late, 2);
+        assert.ok(pool.stats().ncreateErrors >= 1);
+        assert.match(log.at("error").join("\n"), /opener did not settle/);
+        await clock.tickAsync(100); // after the back-off pause
+        const objs = await Promise.all(ts);
+        assert.deepEqual(objs.map((o) => o.n).sort(), [2, 3]);
+        for (const o of objs) pool.ret(o);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
   });
 
   it("ready() waits for the opener of the minSize-th object", async () => {

@@ -1047,6 +1047,28 @@ describe("resize()", () => {
 });
 
 describe("ready()", () => {
+  it("keeps a timeout beyond what a timer holds", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      b.down = true;
+      const pool = new Pool({
+        fun: b.fun,
+        minSize: 1,
+        backoffMax: 2 ** 31 - 1,
+        logLevel: "off",
+      });
+      try {
+        const t = track(pool.ready({ timeout: 30 * 86_400_000 }));
+        await clock.tickAsync(2 ** 31);
+        assert.equal(t.settled, false, "not at the timer's limit");
+        await clock.tickAsync(30 * 86_400_000 - 2 ** 31);
+        assert.ok(t.error instanceof TimeoutError);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
   it("resolves once minSize objects exist", async () => {
     await withClock(async (clock) => {
       const b = new Backend();

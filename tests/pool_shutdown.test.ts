@@ -129,6 +129,22 @@ describe("Shutdown: closing objects", () => {
     });
   });
 
+  it("a shutdown timeout beyond what a timer holds still waits for lent objects", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      const pool = new Pool({ fun: b.fun, closer: b.closer, minSize: 0 });
+      const lent = await pool.get();
+      const t = track(pool.shutdown({ timeout: 30 * 86_400_000 }));
+      await clock.tickAsync(50);
+      assert.equal(t.settled, false);
+      assert.equal(lent.closed, 0, "not force-closed");
+      pool.ret(lent);
+      await clock.tickAsync(0);
+      assert.equal(t.settled, true);
+      assert.equal(lent.closed, 1);
+    });
+  });
+
   it("shutdown({ timeout }) overrides shutdownTimeout", async () => {
     await withClock(async (clock) => {
       const pool = new Pool({ fun: (n) => ({ n }), logLevel: "off" });

@@ -193,19 +193,48 @@ describe("Proxy: forwarding", () => {
     assert.equal(typeof p.set, "function", "the control wins over nothing");
   });
 
-  it("reads data properties afresh, and gives an own function as it is", () => {
+  it("reads data properties afresh, and binds a property that became a function", () => {
     const obj: { v: unknown } = { v: 1 };
     const p = new Proxy<typeof obj>({ obj });
     assert.equal(p.v, 1);
     obj.v = 2;
     assert.equal(p.v, 2);
-    const f = function (this: { v: unknown }) {
-      return this.v === f;
+    obj.v = function (this: unknown) {
+      return this;
     };
-    obj.v = f;
-    assert.equal(p.v, f);
-    // called through the proxy, `this` is the proxy, which forwards
-    assert.equal((p as unknown as { v: () => boolean }).v(), true);
+    const detached = p.v as () => unknown;
+    assert.equal(detached(), obj, "a detached call still has the object");
+  });
+
+  it("an own alias of a #private method works, whatever was read before", () => {
+    class Logger {
+      #prefix = "app";
+      log: (m: string) => string;
+      constructor() {
+        this.log = this.info;
+      }
+      info(m: string): string {
+        return `${this.#prefix}: ${m}`;
+      }
+    }
+    const p = new Proxy<Logger>({ obj: new Logger() });
+    assert.equal(typeof p.log, "function");
+    assert.equal(p.info("b"), "app: b");
+    assert.equal(p.log("c"), "app: c");
+  });
+
+  it("a function with properties of its own (a stub) keeps them, and gets the object as this", () => {
+    const obj = { n: 7, calls: 0, get: () => 0 };
+    const stub = Object.assign(function (this: typeof obj) {
+      stub.calls++;
+      return this.n;
+    }, { calls: 0 });
+    obj.get = stub;
+    const p = new Proxy<typeof obj>({ obj });
+    assert.equal(p.get(), 7);
+    assert.equal((p.get as typeof stub).calls, 1);
+    const detached = p.get;
+    assert.equal(detached(), 7);
   });
 
   it("sees a method replaced on the object, even after calls through the proxy", () => {
@@ -337,6 +366,15 @@ describe("Proxy: scope shared with fun", () => {
     const [a, b] = await Promise.all([p._getObj(), p._getObj()]);
     assert.equal(a, b);
     assert.equal(made, 1);
+  });
+
+  it("takes pool options left undefined (a spread config) as not given", () => {
+    const p = new Proxy<{ n: number }>({
+      scope: "shared",
+      maxSize: undefined,
+      fun: (n) => ({ n }),
+    });
+    assert.equal(p.n, 0);
   });
 
   it("refuses pool options with scope shared, and obj with scope context", () => {
