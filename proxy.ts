@@ -826,23 +826,39 @@ function checkPoolOptions<T>(what: string, options: ProxyPoolOptions<T>): void {
   }, what);
 }
 
+const BIND = 0;
+const AS_IS = 1;
+const WRAP = 2;
+/** How each function met so far is given (see `method`); per function, as
+ * every context's object shares its class's methods. */
+const kinds = new WeakMap<object, number>();
+
 /** What the proxy gives for `fn`, read from `obj` (see `method`). */
 function forCalls(fn: (...args: unknown[]) => unknown, obj: unknown): unknown {
+  let kind = kinds.get(fn);
+  if (kind === undefined) {
+    kind = kindOf(fn);
+    kinds.set(fn, kind);
+  }
+  if (kind === BIND) return fn.bind(obj);
+  if (kind === AS_IS) return fn;
+  return new globalThis.Proxy(fn, {
+    apply: (target, _this, args) => Reflect.apply(target, obj, args),
+  });
+}
+
+function kindOf(fn: (...args: unknown[]) => unknown): number {
   let source = "";
   try {
     source = Function.prototype.toString.call(fn);
   } catch {
     // not inspectable: treated as a function
   }
-  if (source.startsWith("class")) return fn;
+  if (source.startsWith("class")) return AS_IS;
   for (const key of Reflect.ownKeys(fn)) {
-    if (key !== "length" && key !== "name" && key !== "prototype") {
-      return new globalThis.Proxy(fn, {
-        apply: (target, _this, args) => Reflect.apply(target, obj, args),
-      });
-    }
+    if (key !== "length" && key !== "name" && key !== "prototype") return WRAP;
   }
-  return fn.bind(obj);
+  return BIND;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
