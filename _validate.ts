@@ -155,3 +155,22 @@ export function checkKnownKeys(
     );
   }
 }
+
+/**
+ * Checks that `options` is an object, with only `known` keys when given (a
+ * misspelt option would silently do nothing).
+ */
+export function checkOptionsObject(
+  what: string,
+  options: unknown,
+  known?: ReadonlySet<string>,
+): asserts options is object {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${what} as 'options' must be an object: current value is ${
+        show(options)
+      }`,
+    );
+  }
+  if (known !== undefined) checkKnownKeys(what, options, known);
+}

@@ -23,6 +23,8 @@ export class Waiter<T> {
   since = 0;
   /** Set once resolved or rejected: a settled waiter never settles again. */
   settled = false;
+  /** Counted in `nwaits` (it queued, or its hand-over had to wait). */
+  waited = false;
   /** Where the `get` was called (captureStacks). */
   stack: string | undefined = undefined;
   /** Settles the `get`; rejecting goes through it too (see `reject`). */
@@ -69,17 +71,21 @@ export class WatchedWaiter<T> extends Waiter<T> {
   dprev: WatchedWaiter<T> | null = null;
   dnext: WatchedWaiter<T> | null = null;
   dlist: DeadlineList<T> | null = null;
-  signal: AbortSignal | undefined = undefined;
+  readonly signal: AbortSignal | undefined;
+  /** Whether it listens to its signal. */
+  listening = false;
   readonly timeout: number;
   readonly onAbort: (waiter: WatchedWaiter<T>) => void;
 
   constructor(
     resolve: (value: T) => void,
     timeout: number,
+    signal: AbortSignal | undefined,
     onAbort: (waiter: WatchedWaiter<T>) => void,
   ) {
     super(resolve, true, timeout !== Infinity);
     this.timeout = timeout;
+    this.signal = signal;
     this.onAbort = onAbort;
   }
 
@@ -156,6 +162,15 @@ export class WaiterQueue<T> {
     (w.timed ? this.#timed : this.#untimed).push(w);
   }
 
+  /**
+   * Gives a waiter its place in line without queueing it, for a `get` served
+   * at once that may still have to queue (a failed check): `putBack` then
+   * puts it before everyone who came after it.
+   */
+  number(w: Waiter<T>): void {
+    w.seq = this.#seq++;
+  }
+
   /** Puts back, in arrival order, a waiter taken by `shift`. */
   putBack(w: Waiter<T>): void {
     (w.timed ? this.#timed : this.#untimed).insert(w);
@@ -199,20 +214,36 @@ export class WaiterQueue<T> {
 
 /**
  * Timed waiters with the same timeout, in arrival order, hence in deadline
- * order: the head is the next to time out. One pool timer, set for the
- * earliest head, serves them all: no timer per waiter.
+ * order: the head is the next to time out.
  */
 export class DeadlineList<T> {
   head: WatchedWaiter<T> | null = null;
   tail: WatchedWaiter<T> | null = null;
+  /** Its place in the heap of {@linkcode Deadlines}. */
+  index = -1;
+  readonly timeout: number;
 
+  constructor(timeout: number) {
+    this.timeout = timeout;
+  }
+
+  /**
+   * Adds a waiter in deadline order: at the end, but for a waiter watched
+   * late (served at once, then queued after a failed check), which goes
+   * before the few that arrived meanwhile.
+   */
   push(w: WatchedWaiter<T>): void {
+    let before = this.tail;
+    while (before !== null && before.deadline > w.deadline) {
+      before = before.dprev;
+    }
     w.dlist = this;
-    w.dnext = null;
-    w.dprev = this.tail;
-    if (this.tail === null) this.head = w;
-    else this.tail.dnext = w;
-    this.tail = w;
+    w.dprev = before;
+    w.dnext = before === null ? this.head : before.dnext;
+    if (w.dnext === null) this.tail = w;
+    else w.dnext.dprev = w;
+    if (before === null) this.head = w;
+    else before.dnext = w;
   }
 
   remove(w: WatchedWaiter<T>): void {
@@ -222,5 +253,106 @@ export class DeadlineList<T> {
     else w.dnext.dprev = w.dprev;
     w.dprev = w.dnext = null;
     w.dlist = null;
+  }
+}
+
+/**
+ * Every timed waiter of a pool, by deadline. Waiters with the same timeout
+ * share a list in deadline order (O(1) to add and remove); the lists sit in
+ * a min-heap by their head's deadline, so that finding the next deadline is
+ * O(1) and a change of head O(log L) for L distinct timeouts (L is 1 when
+ * every `get` uses the pool's timeout). One pool timer, set for the earliest
+ * deadline, serves them all: no timer per waiter.
+ */
+export class Deadlines<T> {
+  readonly #lists = new Map<number, DeadlineList<T>>();
+  readonly #heap: DeadlineList<T>[] = [];
+
+  /** Whether no waiter has a deadline. */
+  get empty(): boolean {
+    return this.#heap.length === 0;
+  }
+
+  /** The waiter with the earliest deadline, or `null`. */
+  first(): WatchedWaiter<T> | null {
+    return this.#heap.length === 0 ? null : this.#heap[0].head;
+  }
+
+  /** The earliest deadline, or `Infinity`. */
+  earliest(): number {
+    return this.#heap.length === 0 ? Infinity : this.#heap[0].head!.deadline;
+  }
+
+  /** Adds a waiter whose `deadline` and `timeout` are set. */
+  add(w: WatchedWaiter<T>): void {
+    let list = this.#lists.get(w.timeout);
+    if (list === undefined) {
+      list = new DeadlineList<T>(w.timeout);
+      this.#lists.set(w.timeout, list);
+    }
+    const before = list.head;
+    list.push(w);
+    if (before === null) {
+      list.index = this.#heap.length;
+      this.#heap.push(list);
+      this.#up(list.index);
+    } else if (list.head !== before) this.#up(list.index);
+  }
+
+  /** Removes a waiter added before. */
+  remove(w: WatchedWaiter<T>): void {
+    const list = w.dlist!;
+    const wasHead = list.head === w;
+    list.remove(w);
+    if (list.head === null) {
+      this.#lists.delete(list.timeout);
+      this.#removeAt(list.index);
+    } else if (wasHead) this.#down(list.index);
+  }
+
+  #key(i: number): number {
+    return this.#heap[i].head!.deadline;
+  }
+
+  #swap(i: number, j: number): void {
+    const heap = this.#heap;
+    const a = heap[i];
+    heap[i] = heap[j];
+    heap[j] = a;
+    heap[i].index = i;
+    heap[j].index = j;
+  }
+
+  #up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.#key(parent) <= this.#key(i)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const n = this.#heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const child = r < n && this.#key(r) < this.#key(l) ? r : l;
+      if (this.#key(i) <= this.#key(child)) return;
+      this.#swap(i, child);
+      i = child;
+    }
+  }
+
+  #removeAt(i: number): void {
+    const heap = this.#heap;
+    heap[i].index = -1;
+    const last = heap.pop()!;
+    if (i === heap.length) return;
+    heap[i] = last;
+    last.index = i;
+    this.#down(i);
+    this.#up(i);
   }
 }

@@ -113,10 +113,14 @@ export type CheckHook<T> = (
  */
 export interface PoolOptions<T> {
   /**
-   * Creates one object. Called with the creation number (0, 1, 2, …); may
-   * be async. If it throws or rejects, see {@linkcode CreationError}.
+   * Creates one object. Called with the creation number (0, 1, 2, …) and a
+   * signal that aborts when the pool gives the attempt up (`createTimeout`,
+   * `shutdown()`), which a slow connect may listen to; may be async. If it
+   * throws or rejects, see {@linkcode CreationError}. An attempt given up
+   * still counts toward `maxSize` until it settles (what it makes then is
+   * closed), so that `maxSize` holds whatever `fun` does.
    */
-  fun: (n: number) => T | PromiseLike<T>;
+  fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>;
   /**
    * Most objects alive at once, in use or not, counting those being created;
    * `0` for no limit.
@@ -205,8 +209,8 @@ export interface PoolOptions<T> {
   name?: string;
   /**
    * Longest time `fun` may take, and then the `opener`; after it the
-   * creation counts as failed (its object, if it ever comes, is closed).
-   * `Infinity` for no limit.
+   * creation counts as failed, its signal aborts, and its object, if it ever
+   * comes, is closed. `Infinity` for no limit.
    * @default {Infinity}
    */
   createTimeout?: number;
@@ -216,6 +220,14 @@ export interface PoolOptions<T> {
    * @default {5000}
    */
   healthTimeout?: number;
+  /**
+   * Longest time `getter`, `retter` and `reset` may take. One that does not
+   * settle in time leaves its object in an unknown state: the object is
+   * closed (and a waiting `get` goes on with another one), so that a hung
+   * hook never holds a slot or a borrower for ever.
+   * @default {5000}
+   */
+  hookTimeout?: number;
   /**
    * Longest time `shutdown()` waits for borrowed objects to come back, and
    * then again for closers to finish.
@@ -440,6 +452,7 @@ export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
   "name",
   "createTimeout",
   "healthTimeout",
+  "hookTimeout",
   "shutdownTimeout",
   "maxCreating",
   "backoffInitial",
@@ -459,7 +472,7 @@ export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
  * @internal
  */
 export interface ResolvedPoolOptions<T> {
-  fun: (n: number) => T | PromiseLike<T>;
+  fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>;
   maxSize: number;
   minSize: number;
   timeout: number;
@@ -474,6 +487,7 @@ export interface ResolvedPoolOptions<T> {
   name: string | undefined;
   createTimeout: number;
   healthTimeout: number;
+  hookTimeout: number;
   shutdownTimeout: number;
   maxCreating: number;
   backoffInitial: number;
@@ -544,6 +558,7 @@ export function resolvePoolOptions<T>(
     name,
     createTimeout = Infinity,
     healthTimeout = 5000,
+    hookTimeout = 5000,
     shutdownTimeout = 5000,
     maxCreating = 2,
     backoffInitial = 10,
@@ -567,6 +582,7 @@ export function resolvePoolOptions<T>(
       ["timeout", timeout],
       ["createTimeout", createTimeout],
       ["healthTimeout", healthTimeout],
+      ["hookTimeout", hookTimeout],
       ["shutdownTimeout", shutdownTimeout],
     ] as const
   ) {
@@ -574,6 +590,13 @@ export function resolvePoolOptions<T>(
     if (value !== Infinity && value > MAX_TIMER_DELAY) {
       throw new RangeError(
         `${WHAT} as '${key}' must be at most ${MAX_TIMER_DELAY} ms or Infinity: current value is ${value}`,
+      );
+    }
+    // a limit of 0 would fail every async creation, check or hook: refuse
+    // it rather than let the pool fail at run time
+    if (value === 0 && key !== "timeout" && key !== "shutdownTimeout") {
+      throw new RangeError(
+        `${WHAT} as '${key}' must be positive (Infinity for no limit): current value is 0`,
       );
     }
   }
@@ -650,6 +673,7 @@ export function resolvePoolOptions<T>(
     name,
     createTimeout,
     healthTimeout,
+    hookTimeout,
     shutdownTimeout,
     maxCreating,
     backoffInitial,

@@ -29,19 +29,20 @@ import {
   type ShutdownOptions,
 } from "./options.ts";
 import type { ClosedByReason, ObjectStats, PoolStats } from "./stats.ts";
-import {
-  DeadlineList,
-  Waiter,
-  WaiterQueue,
-  WatchedWaiter,
-} from "./_waiters.ts";
+import { Deadlines, Waiter, WaiterQueue, WatchedWaiter } from "./_waiters.ts";
 import {
   backgroundInterval,
   backgroundTimeout,
   MAX_TIMER_DELAY,
   settleWithin,
 } from "./_timers.ts";
-import { checkCount, checkSignal, checkTimeout, show } from "./_validate.ts";
+import {
+  checkCount,
+  checkOptionsObject,
+  checkSignal,
+  checkTimeout,
+  show,
+} from "./_validate.ts";
 
 // Entry states
 const IDLE = 0;
@@ -86,12 +87,15 @@ interface ReadyWaiter {
   resolve: () => void;
   reject: (err: unknown) => void;
   timed: boolean;
+  timeout: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
 const WHAT = "Cannot create pool";
+const READY_KEYS: ReadonlySet<string> = new Set(["timeout", "signal"]);
+const RESIZE_KEYS: ReadonlySet<string> = new Set(["minSize", "maxSize"]);
 let poolCount = 0;
 
 /** A signal not aborted, as far as the fast path of `get` need know. */
@@ -168,7 +172,7 @@ export class Pool<T> implements AsyncDisposable {
   readonly id: string;
 
   // configuration
-  readonly #fun: (n: number) => T | PromiseLike<T>;
+  readonly #fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>;
   #minSize: number;
   #maxSize: number;
   readonly #timeout: number;
@@ -188,6 +192,7 @@ export class Pool<T> implements AsyncDisposable {
   readonly #log: Logger;
   readonly #createTimeout: number;
   readonly #healthTimeout: number;
+  readonly #hookTimeout: number;
   readonly #shutdownTimeout: number;
   readonly #maxCreating: number;
   readonly #backoffInitial: number;
@@ -220,7 +225,7 @@ export class Pool<T> implements AsyncDisposable {
   readonly #idle: Entry<T>[] = [];
   readonly #waiters = new WaiterQueue<T>();
   /** Timed waiters by timeout value, each list in deadline order. */
-  readonly #deadlines = new Map<number, DeadlineList<T>>();
+  readonly #deadlines = new Deadlines<T>();
   /** The one timer for every timed waiter, and the deadline it is set for. */
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #armedFor = Infinity;
@@ -229,6 +234,14 @@ export class Pool<T> implements AsyncDisposable {
   #readyWaiters: ReadyWaiter[] = [];
   #nusing = 0;
   #creating = 0;
+  /** Creations given up after createTimeout whose `fun` still runs. */
+  #abandoned = 0;
+  /** Creations running for waiters without deadline (owed their error). */
+  #owed = 0;
+  /** Waiters being handed an object (through check, getter). */
+  readonly #handing = new Set<Waiter<T>>();
+  /** Async creations running, each with the controller of its signal. */
+  readonly #attempts = new Set<AbortController>();
   /** Created objects whose async `opener` still runs: not lendable yet. */
   #opening = 0;
   #pumping = false;
@@ -293,6 +306,7 @@ export class Pool<T> implements AsyncDisposable {
     lifetime: 0,
     broken: 0,
     reset: 0,
+    hook: 0,
     resized: 0,
     late: 0,
     shutdown: 0,
@@ -324,6 +338,7 @@ export class Pool<T> implements AsyncDisposable {
       name = `pool-${++poolCount}`,
       createTimeout,
       healthTimeout,
+      hookTimeout,
       shutdownTimeout,
       maxCreating,
       backoffInitial,
@@ -357,6 +372,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#reset = options.reset;
     this.#createTimeout = createTimeout;
     this.#healthTimeout = healthTimeout;
+    this.#hookTimeout = hookTimeout;
     this.#shutdownTimeout = shutdownTimeout;
     this.#maxCreating = maxCreating;
     this.#backoffInitial = backoffInitial;
@@ -459,7 +475,12 @@ export class Pool<T> implements AsyncDisposable {
           (options.timeout === undefined ||
             (typeof options.timeout === "number" && options.timeout >= 0))))
     ) {
-      const e = idle.pop()!;
+      let e = idle.pop()!;
+      if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
+        // expired while idle: retire it and try the next one
+        e = this.#retireExpired(e)!;
+        if (e === undefined) return this.#getSlow(options);
+      }
       if (this.#plainLend) {
         e.state = USING;
         e.uses++;
@@ -482,13 +503,9 @@ export class Pool<T> implements AsyncDisposable {
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
       try {
-        if (typeof options !== "object" || options === null) {
-          throw new TypeError(
-            `Cannot get an object as 'options' must be an object: current value is ${
-              show(options)
-            }`,
-          );
-        }
+        // no check of unknown keys: the fast path cannot afford one, and a
+        // get must not fail only when it has to wait
+        checkOptionsObject("Cannot get an object", options);
         if (options.timeout !== undefined) {
           checkTimeout("Cannot get an object", "timeout", options.timeout);
           timeout = options.timeout;
@@ -523,57 +540,79 @@ export class Pool<T> implements AsyncDisposable {
         ),
       );
     }
+    if (this.#timed && performance.now() >= this.#hkDue) {
+      // a round overdue (no background timer here, as in workerd) may free
+      // an object held too long: run it before queueing
+      this.#overdueRound();
+    }
     let resolve!: (value: T) => void;
     const promise = new Promise<T>((r) => {
       resolve = r;
     });
-    if (timeout === Infinity && signal === undefined) {
-      // the common case: a small waiter, no clock unless wait times are on
-      const w = new Waiter<T>(resolve);
-      if (this.#timeWaits) w.since = performance.now();
-      if (this.#captureStacks) w.stack = new Error("taken here").stack;
-      this.#waiters.push(w);
-    } else {
-      const w = new WatchedWaiter<T>(resolve, timeout, this.#onAbort);
-      w.since = performance.now();
-      if (this.#captureStacks) w.stack = new Error("taken here").stack;
-      if (w.timed) {
-        // one timer for all timed waiters, not one each
-        w.deadline = w.since + timeout;
-        let list = this.#deadlines.get(timeout);
-        if (list === undefined) {
-          list = new DeadlineList<T>();
-          this.#deadlines.set(timeout, list);
-        }
-        list.push(w);
-        if (w.deadline < this.#armedFor) {
-          try {
-            this.#arm(w.deadline, w.since);
-          } catch (err) {
-            // no timers here (workerd's global scope): a deadline cannot be
-            // kept
-            this.#unlinkDeadline(w);
-            return Promise.reject(err);
-          }
-        }
-      }
-      this.#waiters.push(w);
-      if (w.timed && this.#backoffUntil !== 0) {
-        // creations pause after failures: make sure this waiter sees retries
-        const cap = this.#retryCap(w);
-        if (this.#backoffUntil - w.since > cap) this.#pauseFor(cap);
-      }
-      if (signal !== undefined && !w.settled) {
-        w.signal = signal;
-        signal.addEventListener("abort", w);
+    const w = timeout === Infinity && signal === undefined
+      ? new Waiter<T>(resolve)
+      : new WatchedWaiter<T>(resolve, timeout, signal, this.#onAbort);
+    if (this.#timeWaits || w.watched) w.since = performance.now();
+    if (this.#captureStacks) w.stack = new Error("taken here").stack;
+    if (this.#idle.length !== 0 && this.#waiters.size === 0) {
+      // An idle object, but a getter or check must run first: hand it over
+      // at once, watching the deadline and signal only if that has to wait
+      // (an async hook) or fails (then the waiter queues, in its place).
+      const e = this.#popIdle();
+      if (e !== undefined) {
+        this.#waiters.number(w);
+        this.#handTo(e, w);
+        return promise;
       }
     }
+    if (w.watched && !this.#watch(w as WatchedWaiter<T>)) return promise;
+    w.waited = true;
+    this.#nwaits++;
+    this.#waiters.push(w);
     // nothing idle and no room to create: nothing to dispatch
     if (
       this.#idle.length !== 0 || this.#maxSize === 0 ||
-      this.#entries.size + this.#creating < this.#maxSize
+      this.#entries.size + this.#creating + this.#abandoned < this.#maxSize
     ) this.#dispatch();
     return promise;
+  }
+
+  /**
+   * Starts watching a waiter's deadline and signal. Returns `false` when it
+   * settled instead: its signal aborted, its deadline passed, or no timer
+   * can be set here (workerd's global scope).
+   */
+  #watch(w: WatchedWaiter<T>): boolean {
+    if (w.timed) {
+      // one timer for all timed waiters, not one each
+      w.deadline = w.since + w.timeout;
+      this.#deadlines.add(w);
+      if (w.deadline < this.#armedFor) {
+        try {
+          this.#arm(w.deadline, performance.now());
+        } catch (err) {
+          // no timers here: a deadline cannot be kept
+          this.#deadlines.remove(w);
+          w.settled = true;
+          w.reject(err);
+          return false;
+        }
+      }
+      if (this.#backoffUntil !== 0) {
+        // creations pause after failures: make sure this waiter sees retries
+        this.#capPause(w.timeout);
+      }
+    }
+    const signal = w.signal;
+    if (signal !== undefined && !w.settled) {
+      if (signal.aborted) {
+        this.#onAbort(w);
+        return false;
+      }
+      w.listening = true;
+      signal.addEventListener("abort", w);
+    }
+    return !w.settled;
   }
 
   /**
@@ -686,14 +725,46 @@ export class Pool<T> implements AsyncDisposable {
 
   /** Serves waiters from idle objects, then starts the creations needed. */
   #dispatch(): void {
-    while (this.#waiters.size !== 0 && this.#idle.length !== 0) {
-      this.#handTo(this.#idle.pop()!, this.#waiters.shift()!);
+    while (this.#waiters.size !== 0) {
+      const e = this.#popIdle();
+      if (e === undefined) break;
+      this.#handTo(e, this.#waiters.shift()!);
     }
     this.#pump();
   }
 
-  /** Gives an available entry to a waiter that just left the queue. */
-  #handTo(e: Entry<T>, w: Waiter<T>): void {
+  /** Takes the idle object lent next, retiring expired ones on the way. */
+  #popIdle(): Entry<T> | undefined {
+    const e = this.#idle.pop();
+    if (
+      e === undefined || this.#maxLifetime === 0 ||
+      performance.now() < e.expires
+    ) return e;
+    return this.#retireExpired(e);
+  }
+
+  /**
+   * Retires `e`, just taken from the idle stack and past its lifetime, and
+   * the next idle ones as long as they are too; returns the first one still
+   * good, taken from the stack too, if any.
+   */
+  #retireExpired(e: Entry<T>): Entry<T> | undefined {
+    const now = performance.now();
+    let next: Entry<T> | undefined = e;
+    while (next !== undefined && now >= next.expires) {
+      next.state = BUSY; // off the idle stack already
+      this.#destroy(next, "lifetime");
+      next = this.#idle.pop();
+    }
+    this.#pump();
+    return next;
+  }
+
+  /**
+   * Gives an available entry to a waiter that just left the queue; `fresh`:
+   * the entry comes straight from its creation.
+   */
+  #handTo(e: Entry<T>, w: Waiter<T>, fresh = false): void {
     if (this.#plainGet) {
       this.#settle(w);
       // resolved before #lend, which may run an overdue housekeeping round
@@ -703,44 +774,115 @@ export class Pool<T> implements AsyncDisposable {
       return;
     }
     e.state = BUSY;
-    void this.#handToSlow(e, w);
+    void this.#handToSlow(e, w, fresh);
   }
 
-  async #handToSlow(e: Entry<T>, w: Waiter<T>): Promise<void> {
-    const now = performance.now();
-    if (this.#maxLifetime !== 0 && now >= e.expires) {
-      this.#destroy(e, "lifetime");
-      return this.#requeue(w);
-    }
-    if (this.#check !== undefined && now - e.lastRet >= this.#checkBypass) {
-      if (!(await this.#isGood(e, this.#check, "check"))) {
-        this.#destroy(e, "check");
-        return this.#requeue(w);
+  /**
+   * Hands an entry over through `check` (unless `fresh` from its creation)
+   * and `getter`. A waiter served at once, not watched yet, starts watching
+   * its deadline and signal only if a hook has to be awaited.
+   */
+  async #handToSlow(e: Entry<T>, w: Waiter<T>, fresh: boolean): Promise<void> {
+    this.#handing.add(w);
+    // an object straight from its creation is not checked: fun and opener
+    // just vouched for it (and a check that always fails makes no loop)
+    if (this.#check !== undefined && !fresh) {
+      const now = performance.now();
+      if (now - e.lastRet >= this.#checkBypass) {
+        let good = this.#isGood(e, this.#check, "check");
+        if (typeof good !== "boolean") {
+          this.#watchLate(w);
+          good = await good;
+        }
+        if (!good) {
+          this.#handing.delete(w);
+          this.#destroy(e, "check"); // unless shutdown closed it meanwhile
+          return this.#requeue(w);
+        }
       }
     }
     // The check may have taken a while: a waiter that gave up meanwhile
     // takes nothing, and after shutdown began nothing is lent (the waiter is
     // refused like those still queued, the object closed).
-    if (w.settled || this.#closed) {
-      if (!w.settled) this.#refuse(w);
+    if (this.#gaveUp(w) || e.state === DEAD) {
+      this.#handing.delete(w);
+      if (e.state === DEAD) return this.#requeue(w);
       return this.#makeAvailable(e);
     }
     this.#lend(e, w.stack);
     if (this.#getter !== undefined) {
-      await this.#callHook("getter", this.#getter, e.obj);
-      // killed, or closed by shutdown, meanwhile: the waiter still needs one
-      if (e.state !== USING) return this.#requeue(w);
-      if (w.settled || this.#closed) {
-        // the waiter gave up (or shutdown began) meanwhile: the object goes
-        // back, unharmed; BUSY so that closing it does not count it in use
-        if (!w.settled) this.#refuse(w);
-        this.#nusing--;
-        e.state = BUSY;
-        return this.#makeAvailable(e);
+      let done = this.#boundHook("getter", this.#getter, e, false);
+      if (typeof done !== "number") {
+        this.#watchLate(w);
+        done = await done;
+      }
+      // killed, or closed by shutdown, meanwhile: the waiter needs another
+      if (e.state !== USING) {
+        this.#handing.delete(w);
+        return this.#requeue(w);
+      }
+      if (done === HUNG) {
+        this.#handing.delete(w);
+        this.#unlend(e);
+        this.#destroy(e, "hook");
+        return this.#requeue(w);
+      }
+      if (this.#gaveUp(w)) {
+        // the waiter gave up (or shutdown began) meanwhile: that was no
+        // use, and the object goes back through retter and reset
+        this.#handing.delete(w);
+        this.#unlend(e);
+        return this.#giveBackSlow(e, NORMAL);
       }
     }
+    this.#handing.delete(w);
     this.#settle(w);
     w.resolve(e.obj);
+  }
+
+  /**
+   * Whether a waiter being handed an object no longer wants it: it timed
+   * out or was aborted (then it is settled), or its signal aborted while it
+   * was not listening yet, or the pool shut down (then it is refused).
+   */
+  #gaveUp(w: Waiter<T>): boolean {
+    if (w.settled) return true;
+    if (this.#closed) {
+      this.#refuse(w);
+      return true;
+    }
+    if (w.watched) {
+      const f = w as WatchedWaiter<T>;
+      if (f.signal !== undefined && f.signal.aborted) {
+        this.#onAbort(f);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Undoes `#lend` for an entry its waiter never got. */
+  #unlend(e: Entry<T>): void {
+    e.state = BUSY;
+    e.uses--;
+    this.#nusing--;
+    this.#nuses--;
+  }
+
+  /** Counts in `nwaits` a waiter served at once that has to wait after all. */
+  #countWait(w: Waiter<T>): void {
+    if (!w.waited) {
+      w.waited = true;
+      this.#nwaits++;
+    }
+  }
+
+  /** Starts watching a waiter served at once whose hand-over must wait. */
+  #watchLate(w: Waiter<T>): void {
+    this.#countWait(w);
+    if (!w.watched || w.settled) return;
+    const f = w as WatchedWaiter<T>;
+    if (f.dlist === null && !f.listening) this.#watch(f);
   }
 
   /** Puts back in its place a waiter whose object turned out bad. */
@@ -749,9 +891,18 @@ export class Pool<T> implements AsyncDisposable {
       // off the queue while its object was checked, so shutdown did not
       // see it: refuse it now rather than leave it pending for ever
       if (this.#closed) this.#refuse(w);
-      else this.#waiters.putBack(w);
+      else if (!w.watched || this.#watchRequeued(w as WatchedWaiter<T>)) {
+        this.#countWait(w);
+        this.#waiters.putBack(w);
+      }
     }
     this.#dispatch();
+  }
+
+  /** A requeued waiter watches its deadline and signal; false if it ended. */
+  #watchRequeued(w: WatchedWaiter<T>): boolean {
+    if (w.dlist !== null || w.listening) return true;
+    return this.#watch(w);
   }
 
   /** Rejects a waiter because the pool is shut down. */
@@ -778,7 +929,7 @@ export class Pool<T> implements AsyncDisposable {
     );
     // Deno may run pending microtasks inside its first setTimeout call: if
     // they ended the last timed waiter, or the pool, no timer may outlive it
-    if (this.#deadlines.size === 0 || this.#closed) {
+    if (this.#deadlines.empty || this.#closed) {
       globalThis.clearTimeout(id);
       this.#armedFor = Infinity;
     } else this.#deadlineTimer = id;
@@ -790,27 +941,21 @@ export class Pool<T> implements AsyncDisposable {
     this.#armedFor = Infinity;
     // a timer that fired early by this clock is simply set again
     const now = performance.now();
-    let next = Infinity;
-    for (const list of [...this.#deadlines.values()]) {
-      let w = list.head;
-      while (w !== null && w.deadline <= now) {
-        this.#onTimeout(w);
-        w = list.head;
-      }
-      if (w !== null && w.deadline < next) next = w.deadline;
-    }
-    if (next !== Infinity && !this.#closed && this.#deadlines.size !== 0) {
-      this.#arm(next, now);
-    }
+    if (this.#timed && now >= this.#hkDue) this.#overdueRound();
+    const deadlines = this.#deadlines;
+    for (
+      let w = deadlines.first();
+      w !== null && w.deadline <= now;
+      w = deadlines.first()
+    ) this.#onTimeout(w);
+    const next = deadlines.earliest();
+    if (next !== Infinity && !this.#closed) this.#arm(next, now);
   };
 
   /** Takes a waiter off its deadline list; the last one stops the timer. */
   #unlinkDeadline(w: WatchedWaiter<T>): void {
-    const list = w.dlist!;
-    list.remove(w);
-    if (list.head !== null) return;
-    this.#deadlines.delete(w.timeout);
-    if (this.#deadlines.size === 0 && this.#deadlineTimer !== undefined) {
+    this.#deadlines.remove(w);
+    if (this.#deadlines.empty && this.#deadlineTimer !== undefined) {
       globalThis.clearTimeout(this.#deadlineTimer);
       this.#deadlineTimer = undefined;
       this.#armedFor = Infinity;
@@ -823,9 +968,11 @@ export class Pool<T> implements AsyncDisposable {
     if (w.watched) {
       const f = w as WatchedWaiter<T>;
       if (f.dlist !== null) this.#unlinkDeadline(f);
-      if (f.signal !== undefined) f.signal.removeEventListener("abort", f);
+      if (f.listening) {
+        f.listening = false;
+        f.signal!.removeEventListener("abort", f);
+      }
     }
-    this.#nwaits++;
     if (this.#timeWaits) {
       const waited = performance.now() - w.since;
       this.#waitTime += waited;
@@ -959,21 +1106,29 @@ export class Pool<T> implements AsyncDisposable {
 
   async #giveBackSlow(e: Entry<T>, how: number): Promise<void> {
     if (this.#retter !== undefined) {
-      await this.#callHook("retter", this.#retter, e.obj);
+      let done = this.#boundHook("retter", this.#retter, e, false);
+      if (typeof done !== "number") done = await done;
+      // closed meanwhile (shutdown gave up waiting for it): nothing to do
+      if (e.state === DEAD) return;
+      if (done === HUNG) {
+        this.#destroy(e, "hook");
+        return this.#pump();
+      }
     }
     if (this.#reset !== undefined) {
-      try {
-        await this.#reset(e.obj);
-      } catch (err) {
-        this.#log.error(
-          `reset failed on ${this.#trace(e)}, closing it: ${message(err)}`,
-        );
+      let done = this.#boundHook("reset", this.#reset, e, true);
+      if (typeof done !== "number") done = await done;
+      if (e.state === DEAD) return;
+      if (done !== OK) {
         this.#destroy(e, "reset");
         return this.#pump();
       }
     }
-    if (how === SUSPECT && this.#health !== undefined) {
-      if (!(await this.#isGood(e, this.#health, "health"))) {
+    if (how === SUSPECT && this.#health !== undefined && !this.#closed) {
+      let good = this.#isGood(e, this.#health, "health");
+      if (typeof good !== "boolean") good = await good;
+      if (e.state === DEAD) return;
+      if (!good) {
         this.#destroy(e, "health");
         return this.#pump();
       }
@@ -1003,7 +1158,9 @@ export class Pool<T> implements AsyncDisposable {
    * An entry is available again: retire it if due, else hand it to the
    * oldest waiter, else keep it idle.
    */
-  #makeAvailable(e: Entry<T>): void {
+  #makeAvailable(e: Entry<T>, fresh = false): void {
+    // closed meanwhile (shutdown gave up waiting for it): closed once only
+    if (e.state === DEAD) return;
     if (this.#closed) {
       // BUSY: a returned entry was already counted out of nusing
       e.state = BUSY;
@@ -1027,7 +1184,7 @@ export class Pool<T> implements AsyncDisposable {
       return this.#pump();
     }
     const w = this.#waiters.shift();
-    if (w !== undefined) return this.#handTo(e, w);
+    if (w !== undefined) return this.#handTo(e, w, fresh);
     e.state = IDLE;
     this.#idle.push(e);
   }
@@ -1040,19 +1197,23 @@ export class Pool<T> implements AsyncDisposable {
     this.#pumping = true;
     try {
       for (;;) {
-        const total = this.#entries.size + this.#creating;
+        // creations given up after createTimeout but still running keep
+        // their place, so that maxSize holds whatever they do
+        const total = this.#entries.size + this.#creating + this.#abandoned;
         // an object still being opened is still being created
         const coming = this.#creating + this.#opening;
         if (coming >= this.#maxCreating) break;
         if (this.#maxSize !== 0 && total >= this.#maxSize) break;
-        // During a pause after failed creations only waiters without
-        // deadline are owed an attempt (the original's rule); the others
-        // wait for the retry.
-        const wanted = !this.#pausing()
-          ? total < this.#minSize || this.#waiters.size > coming
-          : this.#waiters.untimedSize > coming;
+        // A waiter without deadline is owed one attempt at a time, pause or
+        // not (the original's rule: its creation error reaches it at once);
+        // the others wait for the retry after a pause.
+        const untimed = this.#waiters.untimedSize;
+        const owed = this.#owed < untimed;
+        const wanted = owed ||
+          (!this.#pausing() &&
+            (total < this.#minSize || this.#waiters.size > coming));
         if (!wanted) break;
-        this.#create();
+        this.#create(owed);
       }
     } finally {
       this.#pumping = false;
@@ -1060,25 +1221,44 @@ export class Pool<T> implements AsyncDisposable {
     this.#checkReady();
   }
 
-  #create(): void {
+  /**
+   * Calls `fun` once. `owed`: started for a waiter without deadline, which
+   * gets the error if it fails.
+   */
+  #create(owed: boolean): void {
     this.#creating++;
+    if (owed) this.#owed++;
     const n = this.#ncreating++;
+    // aborted at createTimeout and at shutdown: a fun that listens can end
+    // its attempt (say, destroy a half-open socket) and free its slot
+    const attempt = new AbortController();
     let result: T | PromiseLike<T>;
+    let pending: Promise<T> | undefined;
     try {
-      result = this.#fun(n);
+      result = this.#fun(n, attempt.signal);
+      // in the try: a `then` getter may throw too; a thenable is adopted as
+      // a promise, so that a `then` that throws rejects it instead
+      if (isThenable(result)) pending = Promise.resolve(result);
     } catch (err) {
-      this.#createFailed(n, err);
+      this.#createFailed(n, err, owed);
       return;
     }
-    if (!isThenable(result)) {
-      this.#created(n, result);
+    if (pending === undefined) {
+      this.#created(n, result as T, owed);
       return;
     }
-    // a thenable whose `then` throws must not escape: adopt it as a promise
+    this.#attempts.add(attempt);
+    const ended = () => void this.#attempts.delete(attempt);
     if (this.#createTimeout === Infinity) {
-      Promise.resolve(result).then(
-        (obj) => this.#created(n, obj),
-        (err) => this.#createFailed(n, err),
+      pending.then(
+        (obj) => {
+          ended();
+          this.#created(n, obj, owed);
+        },
+        (err) => {
+          ended();
+          this.#createFailed(n, err, owed);
+        },
       );
       return;
     }
@@ -1091,24 +1271,31 @@ export class Pool<T> implements AsyncDisposable {
       () => {
         late = true;
         this.#stoppers.delete(stop);
-        this.#createFailed(
-          n,
-          new CreationError(
-            `fun did not settle within createTimeout (${
-              ms(this.#createTimeout)
-            })`,
-          ),
+        // given up, but still running: it keeps its place toward maxSize
+        // until it ends, as its object may still come
+        this.#abandoned++;
+        const error = new CreationError(
+          `fun did not settle within createTimeout (${
+            ms(this.#createTimeout)
+          })`,
         );
+        attempt.abort(error);
+        this.#createFailed(n, error, owed);
       },
       this.#createTimeout,
       undefined,
     );
-    Promise.resolve(result).then(
+    const lateEnd = () => {
+      this.#abandoned--;
+      this.#pump();
+    };
+    pending.then(
       (obj) => {
+        ended();
         if (!late) {
           globalThis.clearTimeout(timer);
           this.#stoppers.delete(stop);
-          return this.#created(n, obj);
+          return this.#created(n, obj, owed);
         }
         // the slot was given up: close what arrived, never leak it
         this.#ncreated++;
@@ -1116,18 +1303,21 @@ export class Pool<T> implements AsyncDisposable {
           `object #${n} arrived after createTimeout; closing it`,
         );
         this.#closeLoose(obj, n, "late");
+        lateEnd();
       },
       (err) => {
+        ended();
         if (!late) {
           globalThis.clearTimeout(timer);
           this.#stoppers.delete(stop);
-          this.#createFailed(n, err);
+          return this.#createFailed(n, err, owed);
         }
+        lateEnd();
       },
     );
   }
 
-  #created(n: number, obj: T): void {
+  #created(n: number, obj: T, owed: boolean): void {
     this.#creating--;
     if (obj === undefined || obj === null) {
       return this.#createFailed(
@@ -1135,6 +1325,7 @@ export class Pool<T> implements AsyncDisposable {
         new CreationError(
           `fun returned ${obj}: it must return the object to pool`,
         ),
+        owed,
         true,
       );
     }
@@ -1146,11 +1337,13 @@ export class Pool<T> implements AsyncDisposable {
             this.#trace(this.#entries.get(obj)!)
           }): it must return a new object each time`,
         ),
+        owed,
         true,
       );
     }
     this.#ncreated++;
     if (this.#closed) {
+      if (owed) this.#owed--;
       this.#closeLoose(obj, n, "late");
       return this.#checkDrained();
     }
@@ -1164,13 +1357,12 @@ export class Pool<T> implements AsyncDisposable {
     const e = new Entry(obj, n, now, expires);
     this.#entries.set(obj, e);
     this.#log.debug(`created ${this.#trace(e)}`);
-    if (this.#opener === undefined) {
-      this.#makeAvailable(e);
-      return this.#pump();
-    }
-    const opened = this.#callHook("opener", this.#opener, obj);
+    const opened = this.#opener === undefined
+      ? undefined
+      : this.#callHook("opener", this.#opener, obj);
     if (opened === undefined) {
-      this.#makeAvailable(e);
+      if (owed) this.#owed--;
+      this.#makeAvailable(e, true);
       return this.#pump();
     }
     this.#opening++;
@@ -1179,9 +1371,13 @@ export class Pool<T> implements AsyncDisposable {
     void settleWithin(opened, this.#createTimeout, true, this.#stoppers).then(
       (r) => {
         this.#opening--;
-        if (e.state === DEAD) return this.#pump();
+        if (e.state === DEAD) {
+          if (owed) this.#owed--;
+          return this.#pump();
+        }
         if (r.ok) {
-          this.#makeAvailable(e);
+          if (owed) this.#owed--;
+          this.#makeAvailable(e, true);
           return this.#pump();
         }
         e.state = BUSY;
@@ -1193,14 +1389,25 @@ export class Pool<T> implements AsyncDisposable {
               ms(this.#createTimeout)
             })`,
           ),
+          owed,
           true,
         );
       },
     );
   }
 
-  #createFailed(n: number, err: unknown, counted = false): void {
+  /**
+   * A creation failed. `owed`: it was started for a waiter without
+   * deadline. `counted`: `#creating` was already decremented.
+   */
+  #createFailed(
+    n: number,
+    err: unknown,
+    owed: boolean,
+    counted = false,
+  ): void {
     if (!counted) this.#creating--;
+    if (owed) this.#owed--;
     this.#ncreateErrors++;
     const cause = err instanceof CreationError && err.cause !== undefined
       ? err.cause
@@ -1218,9 +1425,10 @@ export class Pool<T> implements AsyncDisposable {
         }; is the backend up? The pool retries in the background; pass a timeout to get() to wait for it`,
         { cause: err },
       );
-    // The oldest waiter without deadline is owed this error (the original's
-    // rule); waiters with a deadline keep waiting for the retry.
-    const w = this.#waiters.shiftUntimed();
+    // The oldest waiter without deadline is owed this error if the creation
+    // was made for it (the original's rule); waiters with a deadline keep
+    // waiting for the retry.
+    const w = owed ? this.#waiters.shiftUntimed() : undefined;
     if (w !== undefined) {
       this.#settle(w);
       w.reject(error);
@@ -1228,27 +1436,49 @@ export class Pool<T> implements AsyncDisposable {
       this.#log.error(error.message);
     }
     this.#failReady(error);
-    // One pause per round of retries: creations that fail together (up to
-    // maxCreating run at once) lengthen it once, not once each, and the
-    // pause already running is kept.
-    if (!this.#pausing()) {
-      this.#failures++;
-      const base = Math.min(
-        this.#backoffMax,
-        this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
-      );
-      let pause = base / 2 + (Math.random() * base) / 2;
-      // a waiter with a deadline sees a few retries before it times out
-      const head = this.#waiters.peekTimed();
-      if (head !== undefined) pause = Math.min(pause, this.#retryCap(head));
-      this.#pauseFor(pause);
-    }
+    this.#backOff();
     this.#pump();
   }
 
-  /** The longest pause a waiter with a deadline should sit through. */
-  #retryCap(w: WatchedWaiter<T>): number {
-    return Math.max(this.#backoffInitial, w.timeout / 4);
+  /**
+   * Pauses creations after a failure. One pause per round of retries:
+   * creations that fail together (up to maxCreating run at once) lengthen it
+   * once, not once each, and the pause already running is kept.
+   */
+  #backOff(): void {
+    if (this.#pausing()) return;
+    this.#failures++;
+    const base = Math.min(
+      this.#backoffMax,
+      this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
+    );
+    let pause = base / 2 + (Math.random() * base) / 2;
+    // a waiter with a deadline sees a few retries before it times out
+    const head = this.#waiters.peekTimed();
+    if (head !== undefined) {
+      pause = Math.min(pause, this.#retryCap(head.timeout));
+    }
+    for (const r of this.#readyWaiters) {
+      if (r.timed) pause = Math.min(pause, this.#retryCap(r.timeout));
+    }
+    this.#pauseFor(pause);
+  }
+
+  /**
+   * The longest pause a wait with this timeout should sit through: it sees
+   * a few retries (about 8), not thousands, and is served soon after the
+   * backend is back.
+   */
+  #retryCap(timeout: number): number {
+    return Math.max(this.#backoffInitial, timeout / 8);
+  }
+
+  /** Shortens the current pause for a new wait with this timeout. */
+  #capPause(timeout: number): void {
+    const cap = this.#retryCap(timeout);
+    if (
+      this.#backoffUntil !== 0 && this.#backoffUntil - performance.now() > cap
+    ) this.#pauseFor(cap);
   }
 
   /** Whether creations pause after failures (lazily ends an overdue pause). */
@@ -1343,19 +1573,79 @@ export class Pool<T> implements AsyncDisposable {
     return undefined;
   }
 
-  /** Runs `health` or `check` on an entry under the pool's own work. */
-  async #isGood(
+  /**
+   * Runs `getter`, `retter` or `reset` on an entry under the pool's own
+   * work, within `hookTimeout`: `OK`, `THREW` (logged) or `HUNG`; a promise
+   * of it only when the hook returned one, so that sync hooks stay sync.
+   */
+  #boundHook(
+    name: "getter" | "retter" | "reset",
+    hook: Hook<T>,
+    e: Entry<T>,
+    fatal: boolean,
+  ): number | Promise<number> {
+    const threw = (err: unknown): number => {
+      this.#log.error(
+        fatal
+          ? `${name} failed on ${this.#trace(e)}, closing it: ${message(err)}`
+          : `${name} threw on ${this.#trace(e)}: ${message(err)}`,
+      );
+      return THREW;
+    };
+    let r: void | PromiseLike<void>;
+    try {
+      r = hook(e.obj);
+      if (!isThenable(r)) return OK;
+    } catch (err) {
+      return threw(err);
+    }
+    return settleWithin(r, this.#hookTimeout, true, this.#stoppers).then(
+      (settled) => {
+        if (settled.ok) return OK;
+        if (!this.#closed) {
+          this.#log.error(
+            `${name} of ${this.#trace(e)} did not settle within hookTimeout (${
+              ms(this.#hookTimeout)
+            }); closing it`,
+          );
+        }
+        return HUNG;
+      },
+      threw,
+    );
+  }
+
+  /**
+   * Runs `health` or `check` on an entry under the pool's own work: good
+   * unless it says `false`, throws, rejects or exceeds `healthTimeout`. A
+   * promise only when the hook returned one.
+   */
+  #isGood(
     e: Entry<T>,
     hook: CheckHook<T>,
     name: "health" | "check",
-  ): Promise<boolean> {
+  ): boolean | Promise<boolean> {
     if (name === "health") this.#nhealth++;
+    const failed = (err: unknown): boolean => {
+      if (name === "health") this.#hcErrors++;
+      this.#log.error(`${name} threw on ${this.#trace(e)}: ${message(err)}`);
+      return false;
+    };
+    const judge = (value: boolean | void): boolean => {
+      if (value !== false) return true;
+      this.#log.warn(`${name} says ${this.#trace(e)} is bad`);
+      return false;
+    };
+    let r: boolean | void | PromiseLike<boolean | void>;
     try {
-      const r = hook(e.obj);
-      const settled = isThenable(r)
-        ? await settleWithin(r, this.#healthTimeout, true, this.#stoppers)
-        : { ok: true as const, value: r };
-      if (!settled.ok) {
+      r = hook(e.obj);
+      if (!isThenable(r)) return judge(r);
+    } catch (err) {
+      return failed(err);
+    }
+    return settleWithin(r, this.#healthTimeout, true, this.#stoppers).then(
+      (settled) => {
+        if (settled.ok) return judge(settled.value);
         if (this.#closed) return false; // cut short by shutdown
         if (name === "health") this.#hcErrors++;
         this.#log.error(
@@ -1364,17 +1654,9 @@ export class Pool<T> implements AsyncDisposable {
           }); counting it as bad`,
         );
         return false;
-      }
-      if (settled.value === false) {
-        this.#log.warn(`${name} says ${this.#trace(e)} is bad`);
-        return false;
-      }
-      return true;
-    } catch (err) {
-      if (name === "health") this.#hcErrors++;
-      this.#log.error(`${name} threw on ${this.#trace(e)}: ${message(err)}`);
-      return false;
-    }
+      },
+      failed,
+    );
   }
 
   // ------------------------------------------------------------ housekeeping
@@ -1503,6 +1785,7 @@ export class Pool<T> implements AsyncDisposable {
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
       try {
+        checkOptionsObject("Cannot wait for the pool", options, READY_KEYS);
         if (options.timeout !== undefined) {
           checkTimeout("Cannot wait for the pool", "timeout", options.timeout);
           timeout = options.timeout;
@@ -1540,6 +1823,7 @@ export class Pool<T> implements AsyncDisposable {
       resolve,
       reject,
       timed: timeout !== Infinity,
+      timeout,
       timer: undefined,
       signal,
       onAbort: undefined,
@@ -1572,15 +1856,23 @@ export class Pool<T> implements AsyncDisposable {
           ),
         );
       };
-      r.timer = globalThis.setTimeout(
-        onTimer,
-        Math.min(timeout, MAX_TIMER_DELAY),
-      );
+      try {
+        r.timer = globalThis.setTimeout(
+          onTimer,
+          Math.min(timeout, MAX_TIMER_DELAY),
+        );
+      } catch (err) {
+        // no timers here (workerd's global scope): a deadline cannot be kept
+        this.#endReady(r, err);
+        return promise;
+      }
       // as in get(): microtasks run inside setTimeout may have ended it
       if (!this.#readyWaiters.includes(r)) {
         globalThis.clearTimeout(r.timer);
         return promise;
       }
+      // creations pause after failures: as for a get, see a few retries
+      this.#capPause(timeout);
     }
     if (signal !== undefined) {
       r.onAbort = () => this.#endReady(r, signal.reason);
@@ -1638,7 +1930,8 @@ export class Pool<T> implements AsyncDisposable {
    */
   resize(options: ResizeOptions): void {
     const what = "Cannot resize pool";
-    const { minSize = this.#minSize, maxSize = this.#maxSize } = options ?? {};
+    checkOptionsObject(what, options, RESIZE_KEYS);
+    const { minSize = this.#minSize, maxSize = this.#maxSize } = options;
     checkCount(what, "minSize", minSize);
     checkCount(what, "maxSize", maxSize);
     if (maxSize > 0 && minSize > maxSize) {
@@ -1674,6 +1967,7 @@ export class Pool<T> implements AsyncDisposable {
     try {
       return String(this.#tracer(obj));
     } catch (err) {
+      this.#log.error(`tracer threw: ${message(err)}`);
       return `tracer threw: ${message(err)}`;
     }
   }
@@ -1686,13 +1980,20 @@ export class Pool<T> implements AsyncDisposable {
       lastGet: this.#timed && e.uses > 0 ? now - e.lastGet : null,
       lastRet: this.#timed ? now - e.lastRet : null,
     };
+    const hook = this.#statsHook !== undefined
+      ? "stats"
+      : this.#tracer !== undefined
+      ? "tracer"
+      : undefined;
     try {
       if (this.#statsHook !== undefined) data.stats = this.#statsHook(e.obj);
       else if (this.#tracer !== undefined) {
         data.trace = String(this.#tracer(e.obj));
       } else data.str = String(e.obj);
     } catch (err) {
-      data.str = `stats hook threw: ${message(err)}`;
+      const what = hook === undefined ? "String()" : `${hook} hook`;
+      this.#log.error(`${what} threw on object #${e.n}: ${message(err)}`);
+      data.str = `${what} threw: ${message(err)}`;
     }
     return data;
   }
@@ -1884,6 +2185,16 @@ export class Pool<T> implements AsyncDisposable {
       this.#settle(w);
       w.reject(refused());
     }
+    // those being handed an object (a check or getter still runs) too
+    for (const w of [...this.#handing]) {
+      if (!w.settled) this.#refuse(w);
+    }
+    // creations still running are told to stop (what lands is closed)
+    for (const attempt of [...this.#attempts]) {
+      attempt.abort(
+        new PoolError(`Pool ${this.id} was shut down during this creation`),
+      );
+    }
     for (const r of [...this.#readyWaiters]) this.#endReady(r, refused());
     for (const e of [...this.#idle]) this.#destroy(e, "shutdown");
     if (this.#entries.size !== 0 || this.#creating !== 0) {
@@ -1953,6 +2264,11 @@ export class Pool<T> implements AsyncDisposable {
     return this.shutdown();
   }
 }
+
+// how a hook under a time limit ended
+const OK = 0;
+const THREW = 1;
+const HUNG = 2;
 
 // how an object comes back
 const NORMAL = 0;

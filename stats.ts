@@ -37,8 +37,10 @@ export interface ClosedByReason {
   lifetime: number;
   /** Given back as broken. */
   broken: number;
-  /** `reset` threw. */
+  /** `reset` threw, or did not settle within `hookTimeout`. */
   reset: number;
+  /** `getter` or `retter` did not settle within `hookTimeout`. */
+  hook: number;
   /** Above `maxSize` after `resize()`. */
   resized: number;
   /** Arrived after `createTimeout` or after shutdown began. */

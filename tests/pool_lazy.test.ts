@@ -25,6 +25,34 @@ function withoutTimers<R>(fn: () => R): R {
 }
 
 describe("Pool: lazy housekeeping", () => {
+  it("a get on a full pool runs an overdue round, which kills an object held too long", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      const pool = withoutTimers(() =>
+        new Pool({
+          fun: b.fun,
+          closer: b.closer,
+          minSize: 1,
+          maxSize: 1,
+          maxUsingDelayKill: 50,
+          logLevel: "off",
+        })
+      );
+      try {
+        const leaked = await pool.get();
+        await clock.tickAsync(200); // no timer runs a round meanwhile
+        assert.equal(leaked.closed, 0);
+        const t = track(pool.get({ timeout: 300 }));
+        await flush();
+        assert.equal(leaked.closed, 1, "the leak was killed by the get");
+        assert.equal(t.value?.n, 1);
+        pool.ret(t.value!);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
   it("can be created where timers are refused, and housekeeps on gets and returns", async () => {
     await withClock(async (clock) => {
       const b = new Backend();

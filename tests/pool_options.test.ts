@@ -191,6 +191,7 @@ describe("Pool options: times", () => {
       "timeout",
       "createTimeout",
       "healthTimeout",
+      "hookTimeout",
       "shutdownTimeout",
     ]
   ) {
@@ -207,9 +208,15 @@ describe("Pool options: times", () => {
       refuses({ [name]: "5" }, TypeError, name, '"5"');
       refuses({ [name]: null }, TypeError, name, "null");
       const ok = make({ [name]: Infinity });
-      const zero = make({ [name]: 0 });
       const max = make({ [name]: MAX_TIMER_DELAY });
-      await Promise.all([ok.shutdown(), zero.shutdown(), max.shutdown()]);
+      const pools = [ok, max];
+      if (name === "timeout" || name === "shutdownTimeout") {
+        pools.push(make({ [name]: 0 })); // no wait at all
+      } else {
+        // a limit of 0 would fail every async creation, check or hook
+        refuses({ [name]: 0 }, RangeError, name, "0");
+      }
+      await Promise.all(pools.map((pool) => pool.shutdown()));
     });
   }
 
@@ -647,7 +654,25 @@ describe("Pool options: arguments of ready(), resize(), shutdown()", () => {
     const c = pool.stats().config;
     assert.equal(c.minSize, 1);
     assert.equal(c.maxSize, 4);
-    pool.resize(undefined as unknown as object);
+    for (const bad of [undefined, null, 5, "x"]) {
+      assert.throws(
+        () => pool.resize(bad as unknown as object),
+        (err: Error) =>
+          err instanceof TypeError &&
+          /'options' must be an object/.test(err.message),
+      );
+    }
+    assert.throws(
+      () => pool.resize({ max_size: 10 } as object),
+      (err: Error) =>
+        err instanceof TypeError &&
+        /'max_size'.*did you mean 'maxSize'/.test(err.message),
+    );
+    await assert.rejects(
+      pool.ready({ timeot: 10 } as object),
+      (err: Error) => err instanceof TypeError && /'timeot'/.test(err.message),
+    );
+    await assert.rejects(pool.ready(null as unknown as object), TypeError);
     pool.resize({});
     assert.equal(pool.stats().config.maxSize, 4);
     pool.resize({ minSize: 5, maxSize: 0 });

@@ -470,13 +470,15 @@ describe("Outage: createTimeout", () => {
     });
   });
 
-  it("closes an object that arrives after createTimeout, and serves the waiter with a retry", async () => {
+  it("closes an object that arrives after createTimeout, keeping its place toward maxSize until then", async () => {
     await withClock(async (clock) => {
       const b = new Backend();
       b.latency = 2000;
       const log = recordingLogger();
+      const signals: AbortSignal[] = [];
       const pool = new Pool({
-        fun: (n) => {
+        fun: (n, signal) => {
+          signals.push(signal);
           if (n === 1) b.latency = 10; // the retry is fast
           return b.fun(n);
         },
@@ -489,13 +491,17 @@ describe("Outage: createTimeout", () => {
       try {
         const t = track(pool.get({ timeout: 5000 }));
         await clock.tickAsync(1100);
-        assert.ok(t.settled, "served by the retry");
-        assert.equal((t.value as Conn).n, 1);
-        await clock.tickAsync(1000); // object #0 lands late
+        assert.ok(signals[0].aborted, "the attempt is told it was given up");
+        assert.equal(t.settled, false);
+        assert.equal(b.calls, 1, "no second creation while the first runs");
+        await clock.tickAsync(910); // object #0 lands late, then the retry
         assert.equal(b.created.length, 2);
         const late = b.created.find((c) => c.n === 0)!;
         assert.equal(late.closed, 1, "the late object is closed");
+        assert.ok(t.settled, "served by the retry");
+        assert.equal((t.value as Conn).n, 1);
         assert.equal((t.value as Conn).closed, 0);
+        assert.equal(signals[1].aborted, false);
         const s = pool.stats();
         assert.equal(s.closedBy.late, 1);
         assert.equal(s.nobjs, 1, "never above maxSize");
@@ -507,6 +513,57 @@ describe("Outage: createTimeout", () => {
       } finally {
         await shutdownOn(clock, pool);
       }
+    });
+  });
+
+  it("retries at once when fun listens to its signal and gives up", async () => {
+    await withClock(async (clock) => {
+      let calls = 0;
+      const pool = new Pool<{ n: number }>({
+        fun: (n, signal) => {
+          calls++;
+          if (n > 0) return { n };
+          // a connect that hangs, but ends when told to
+          return new Promise((_, reject) =>
+            signal.addEventListener("abort", () => reject(signal.reason))
+          );
+        },
+        minSize: 0,
+        maxSize: 1,
+        createTimeout: 1000,
+        backoffInitial: 10,
+        logLevel: "off",
+      });
+      try {
+        const t = track(pool.get({ timeout: 5000 }));
+        await clock.tickAsync(1050);
+        assert.equal(calls, 2);
+        assert.deepEqual(t.value, { n: 1 });
+        pool.ret(t.value!);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
+  it("aborts the signal of creations still running at shutdown", async () => {
+    await withClock(async (clock) => {
+      let signal: AbortSignal | undefined;
+      const pool = new Pool<{ n: number }>({
+        fun: (_, s) => {
+          signal = s;
+          return new Promise(() => {});
+        },
+        minSize: 1,
+        logLevel: "off",
+      });
+      await clock.tickAsync(0);
+      assert.equal(signal?.aborted, false);
+      const done = pool.shutdown({ timeout: 100 });
+      assert.equal(signal?.aborted, true);
+      assert.ok(signal?.reason instanceof PoolError);
+      await clock.tickAsync(100);
+      await done;
     });
   });
 });

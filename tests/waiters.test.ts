@@ -19,7 +19,7 @@ function waiter(
   timeout = Infinity,
   onAbort: (w: WatchedWaiter<number>) => void = noop,
 ): W {
-  const w = new WatchedWaiter<number>(noop, timeout, onAbort) as W;
+  const w = new WatchedWaiter<number>(noop, timeout, undefined, onAbort) as W;
   w.id = id;
   return w;
 }
@@ -374,7 +374,7 @@ describe("DeadlineList", () => {
   };
 
   it("keeps arrival order, which is deadline order for one timeout", () => {
-    const list = new DeadlineList<number>();
+    const list = new DeadlineList<number>(100);
     const [a, b, c] = ["a", "b", "c"].map((id) => waiter(id, 100));
     for (const w of [a, b, c]) list.push(w);
     assert.deepEqual(ids(list), ["a", "b", "c"]);
@@ -382,7 +382,7 @@ describe("DeadlineList", () => {
   });
 
   it("removes at the head, middle and tail in O(1), and empties", () => {
-    const list = new DeadlineList<number>();
+    const list = new DeadlineList<number>(100);
     const ws = ["a", "b", "c", "d"].map((id) => waiter(id, 100));
     for (const w of ws) list.push(w);
     list.remove(ws[1]);
