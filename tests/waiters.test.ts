@@ -2,8 +2,10 @@
 // (with and without deadline), O(1) removal, putBack, shiftUntimed.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   DeadlineList,
+  Deadlines,
   Waiter,
   WaiterQueue,
   WatchedWaiter,
@@ -394,5 +396,97 @@ describe("DeadlineList", () => {
     list.remove(ws[2]);
     assert.equal(list.head, null);
     assert.equal(list.tail, null);
+  });
+});
+
+describe("Deadlines", () => {
+  /** A timed waiter with this timeout, arrived at `since`. */
+  const timed = (id: string, timeout: number, since: number): W => {
+    const w = waiter(id, timeout);
+    w.since = since;
+    w.deadline = since + timeout;
+    return w;
+  };
+
+  it("gives the earliest deadline across timeouts, and Infinity when empty", () => {
+    const d = new Deadlines<number>();
+    assert.equal(d.empty, true);
+    assert.equal(d.earliest(), Infinity);
+    assert.equal(d.first(), null);
+    const a = timed("a", 500, 0);
+    const b = timed("b", 100, 10);
+    const c = timed("c", 500, 20);
+    for (const w of [a, b, c]) d.add(w);
+    assert.equal((d.first() as W).id, "b");
+    assert.equal(d.earliest(), 110);
+    d.remove(b);
+    assert.equal((d.first() as W).id, "a");
+    d.remove(a);
+    assert.equal((d.first() as W).id, "c");
+    d.remove(c);
+    assert.equal(d.empty, true);
+  });
+
+  it("puts a waiter watched late before those of its timeout that came after it", () => {
+    const d = new Deadlines<number>();
+    const later = timed("later", 100, 50);
+    const early = timed("early", 100, 10); // arrived first, watched last
+    d.add(later);
+    d.add(early);
+    assert.equal((d.first() as W).id, "early");
+    d.remove(early);
+    assert.equal((d.first() as W).id, "later");
+  });
+
+  it("matches a sorted list under random adds and removes (model)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              op: fc.constant("add" as const),
+              timeout: fc.integer({ min: 1, max: 8 }),
+              late: fc.nat(5),
+            }),
+            fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }),
+          ),
+          { maxLength: 80 },
+        ),
+        (ops) => {
+          const d = new Deadlines<number>();
+          const live: W[] = [];
+          let now = 0;
+          let n = 0;
+          for (const o of ops) {
+            if (o.op === "add") {
+              now++;
+              // a few arrive "late": watched after others that came later
+              const w = timed(
+                String(n++),
+                o.timeout,
+                Math.max(0, now - o.late),
+              );
+              d.add(w);
+              live.push(w);
+            } else if (live.length !== 0) {
+              const [w] = live.splice(o.pick % live.length, 1);
+              d.remove(w);
+              assert.equal(w.dlist, null);
+            }
+            const min = Math.min(...live.map((w) => w.deadline));
+            assert.equal(d.earliest(), live.length === 0 ? Infinity : min);
+            assert.equal(d.empty, live.length === 0);
+          }
+          // draining by first() gives deadline order
+          let last = -Infinity;
+          for (let w = d.first(); w !== null; w = d.first()) {
+            assert.ok(w.deadline >= last);
+            last = w.deadline;
+            d.remove(w);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
