@@ -1,11 +1,14 @@
 // The queue of tasks waiting for an object: first come, first served, with
 // O(1) enqueue, dequeue and removal (abort, timeout), whatever its length.
 //
-// Waiters are intrusive doubly-linked nodes kept in two lists, those with a
-// deadline and those without, each in arrival order. Serving takes the older
-// of the two heads (by arrival number), so the two lists together are one
-// FIFO; a failed creation can still reach the oldest waiter *without*
-// deadline in O(1), which is the one owed that error (SPEC §3).
+// Most waiters are bare: no deadline, no signal, nothing to record. They are
+// only their promise's resolve function, in a ring (an array with a head
+// index), as cheap as a queue can be. The others are intrusive doubly-linked
+// nodes in two lists, those with a deadline and those without, each in
+// arrival order, so that an abort or a timeout removes one in O(1). Serving
+// takes the oldest of the three heads (by arrival number), so together they
+// are one FIFO; a failed creation can still reach the oldest waiter
+// *without* deadline in O(1), the one owed that error (SPEC §3).
 
 /**
  * One pending `get`. Those without deadline nor signal, the common case, are
@@ -19,6 +22,8 @@ export class Waiter<T> {
   list: WaiterList<T> | null = null;
   /** Arrival number, for FIFO order across both lists. */
   seq = 0;
+  /** Bare waiters queued before it: those come first (see `WaiterQueue`). */
+  bareBefore = 0;
   /** `performance.now()` at arrival, for deadlines and wait times. */
   since = 0;
   /** Set once resolved or rejected: a settled waiter never settles again. */
@@ -48,6 +53,14 @@ export class Waiter<T> {
   reject(reason: unknown): void {
     this.resolve(new Rejection(reason) as unknown as T);
   }
+}
+
+/** The resolve function of a bare waiter's promise. */
+export type Resolve<T> = (value: T) => void;
+
+/** Rejects a promise through its resolve function (see `Waiter.reject`). */
+export function rejectVia<T>(resolve: Resolve<T>, reason: unknown): void {
+  resolve(new Rejection(reason) as unknown as T);
 }
 
 /** A thenable that rejects with its reason. */
@@ -144,22 +157,36 @@ class WaiterList<T> {
 export class WaiterQueue<T> {
   readonly #timed = new WaiterList<T>();
   readonly #untimed = new WaiterList<T>();
+  /** Bare waiters, oldest at `#head`. */
+  #bare: (Resolve<T> | undefined)[] = [];
+  #head = 0;
+  /** Bare waiters ever queued, and ever taken (always from the head). */
+  #barePushed = 0;
+  #bareShifted = 0;
   #seq = 0;
 
   /** How many wait. */
   get size(): number {
-    return this.#timed.size + this.#untimed.size;
+    return this.#timed.size + this.#untimed.size +
+      (this.#bare.length - this.#head);
   }
 
   /** How many wait without a deadline. */
   get untimedSize(): number {
-    return this.#untimed.size;
+    return this.#untimed.size + (this.#bare.length - this.#head);
   }
 
   /** Adds a waiter at the end. */
   push(w: Waiter<T>): void {
     w.seq = this.#seq++;
+    w.bareBefore = this.#barePushed;
     (w.timed ? this.#timed : this.#untimed).push(w);
+  }
+
+  /** Adds a bare waiter, its promise's resolve function, at the end. */
+  pushBare(resolve: Resolve<T>): void {
+    this.#bare.push(resolve);
+    this.#barePushed++;
   }
 
   /**
@@ -169,6 +196,7 @@ export class WaiterQueue<T> {
    */
   number(w: Waiter<T>): void {
     w.seq = this.#seq++;
+    w.bareBefore = this.#barePushed;
   }
 
   /** Puts back, in arrival order, a waiter taken by `shift`. */
@@ -176,12 +204,14 @@ export class WaiterQueue<T> {
     (w.timed ? this.#timed : this.#untimed).insert(w);
   }
 
-  /** Takes the oldest waiter. */
-  shift(): Waiter<T> | undefined {
+  /** Takes the oldest waiter: a node, or a bare waiter's resolve function. */
+  shift(): Waiter<T> | Resolve<T> | undefined {
     const a = this.#timed.head;
     const b = this.#untimed.head;
-    const w = a === null ? b : b === null || a.seq < b.seq ? a : b;
-    if (w === null) return undefined;
+    if (a === null && b === null) return this.#shiftBare();
+    const w = a === null ? b! : b === null || a.seq < b.seq ? a : b;
+    // a bare waiter that came before it is still there
+    if (w.bareBefore > this.#bareShifted) return this.#shiftBare();
     w.list!.remove(w);
     return w;
   }
@@ -192,11 +222,37 @@ export class WaiterQueue<T> {
   }
 
   /** Takes the oldest waiter that has no deadline. */
-  shiftUntimed(): Waiter<T> | undefined {
+  shiftUntimed(): Waiter<T> | Resolve<T> | undefined {
     const w = this.#untimed.head;
+    if (
+      this.#head !== this.#bare.length &&
+      (w === null || w.bareBefore > this.#bareShifted)
+    ) return this.#shiftBare();
     if (w === null) return undefined;
     this.#untimed.remove(w);
     return w;
+  }
+
+  #shiftBare(): Resolve<T> | undefined {
+    const bare = this.#bare;
+    const head = this.#head;
+    if (head === bare.length) return undefined;
+    const resolve = bare[head];
+    bare[head] = undefined;
+    this.#bareShifted++;
+    if (head + 1 === bare.length) {
+      // empty: start over
+      bare.length = 0;
+      this.#head = 0;
+    } else if (head >= 1024 && head * 2 >= bare.length) {
+      // a queue that never empties: drop the served half, amortised O(1)
+      bare.copyWithin(0, head + 1);
+      bare.length -= head + 1;
+      this.#head = 0;
+    } else {
+      this.#head = head + 1;
+    }
+    return resolve;
   }
 
   /** Removes a waiter wherever it is; no-op if it already left. */
@@ -205,8 +261,8 @@ export class WaiterQueue<T> {
   }
 
   /** Takes every waiter, oldest first. */
-  drain(): Waiter<T>[] {
-    const all: Waiter<T>[] = [];
+  drain(): (Waiter<T> | Resolve<T>)[] {
+    const all: (Waiter<T> | Resolve<T>)[] = [];
     for (let w = this.shift(); w !== undefined; w = this.shift()) all.push(w);
     return all;
   }

@@ -29,7 +29,14 @@ import {
   type ShutdownOptions,
 } from "./options.ts";
 import type { ClosedByReason, ObjectStats, PoolStats } from "./stats.ts";
-import { Deadlines, Waiter, WaiterQueue, WatchedWaiter } from "./_waiters.ts";
+import {
+  Deadlines,
+  rejectVia,
+  type Resolve,
+  Waiter,
+  WaiterQueue,
+  WatchedWaiter,
+} from "./_waiters.ts";
 import {
   backgroundInterval,
   backgroundTimeout,
@@ -209,6 +216,11 @@ export class Pool<T> implements AsyncDisposable {
   readonly #plainGet: boolean;
   /** `ret` may put an object back synchronously (no retter, no reset). */
   readonly #plainRet: boolean;
+  /**
+   * A `get` without timeout or signal waits as a bare resolve function:
+   * lending is plain and there is nothing to record (stack, wait time).
+   */
+  readonly #bareWaits: boolean;
   /** Lending needs nothing beyond counters (no clock, no stack). */
   readonly #plainLend: boolean;
   /**
@@ -386,6 +398,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#log = filterLogger(logger, logLevel, `[${name}] `);
     this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
     this.#plainRet = !this.#retter && !this.#reset;
+    this.#bareWaits = this.#plainGet && !timeWaits && !captureStacks;
 
     if (
       maxUsingDelay > 0 && maxUsingDelayKill > 0 &&
@@ -545,6 +558,15 @@ export class Pool<T> implements AsyncDisposable {
       // an object held too long: run it before queueing
       this.#overdueRound();
     }
+    if (timeout === Infinity && signal === undefined && this.#bareWaits) {
+      // the common wait: nothing to watch or record, a bare resolve function
+      const promise = new Promise<T>((resolve) => {
+        this.#waiters.pushBare(resolve);
+      });
+      this.#nwaits++;
+      if (this.#mayDispatch()) this.#dispatch();
+      return promise;
+    }
     let resolve!: (value: T) => void;
     const promise = new Promise<T>((r) => {
       resolve = r;
@@ -569,12 +591,14 @@ export class Pool<T> implements AsyncDisposable {
     w.waited = true;
     this.#nwaits++;
     this.#waiters.push(w);
-    // nothing idle and no room to create: nothing to dispatch
-    if (
-      this.#idle.length !== 0 || this.#maxSize === 0 ||
-      this.#entries.size + this.#creating + this.#abandoned < this.#maxSize
-    ) this.#dispatch();
+    if (this.#mayDispatch()) this.#dispatch();
     return promise;
+  }
+
+  /** Whether a new waiter may be served now: an object idle, or room. */
+  #mayDispatch(): boolean {
+    return this.#idle.length !== 0 || this.#maxSize === 0 ||
+      this.#entries.size + this.#creating + this.#abandoned < this.#maxSize;
   }
 
   /**
@@ -764,7 +788,13 @@ export class Pool<T> implements AsyncDisposable {
    * Gives an available entry to a waiter that just left the queue; `fresh`:
    * the entry comes straight from its creation.
    */
-  #handTo(e: Entry<T>, w: Waiter<T>, fresh = false): void {
+  #handTo(e: Entry<T>, w: Waiter<T> | Resolve<T>, fresh = false): void {
+    if (typeof w === "function") {
+      // a bare waiter: lending is plain, there is nothing to detach
+      w(e.obj);
+      this.#lend(e, undefined);
+      return;
+    }
     if (this.#plainGet) {
       this.#settle(w);
       // resolved before #lend, which may run an overdue housekeeping round
@@ -1046,18 +1076,33 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   ret(obj: T, options?: RetOptions): void | Promise<void> {
-    // Fast path: the object lent last comes back and nothing is due.
-    const e = this.#lastLent;
-    if (
-      options === undefined && this.#plainReturn && e !== undefined &&
-      e.obj === obj && e.state === USING &&
-      (this.#maxUse === 0 || e.uses < this.#maxUse) &&
-      this.#waiters.size === 0
-    ) {
-      this.#nusing--;
-      e.state = IDLE;
-      this.#idle.push(e);
-      return;
+    // Fast path: no hook, no clock, nothing due. The object goes straight to
+    // the oldest waiter, still lent, or back on the idle stack.
+    if (options === undefined && this.#plainReturn) {
+      let e = this.#lastLent;
+      // the object lent last is most often the one given back: no lookup
+      if (e === undefined || e.obj !== obj) e = this.#entries.get(obj);
+      if (
+        e !== undefined && e.state === USING &&
+        (this.#maxUse === 0 || e.uses < this.#maxUse)
+      ) {
+        const w = this.#waiters.shift();
+        if (w === undefined) {
+          this.#nusing--;
+          e.state = IDLE;
+          this.#idle.push(e);
+        } else if (typeof w === "function") {
+          // a bare waiter (lending is plain): one more use, no return
+          w(obj);
+          e.uses++;
+          this.#nuses++;
+          this.#lastLent = e;
+        } else {
+          this.#nusing--;
+          this.#handTo(e, w);
+        }
+        return;
+      }
     }
     return this.#giveBack(
       obj,
@@ -1429,7 +1474,8 @@ export class Pool<T> implements AsyncDisposable {
     // was made for it (the original's rule); waiters with a deadline keep
     // waiting for the retry.
     const w = owed ? this.#waiters.shiftUntimed() : undefined;
-    if (w !== undefined) {
+    if (typeof w === "function") rejectVia(w, error);
+    else if (w !== undefined) {
       this.#settle(w);
       w.reject(error);
     } else {
@@ -2182,8 +2228,11 @@ export class Pool<T> implements AsyncDisposable {
         `Pool ${this.id} was shut down while this task waited for an object`,
       );
     for (const w of this.#waiters.drain()) {
-      this.#settle(w);
-      w.reject(refused());
+      if (typeof w === "function") rejectVia(w, refused());
+      else {
+        this.#settle(w);
+        w.reject(refused());
+      }
     }
     // those being handed an object (a check or getter still runs) too
     for (const w of [...this.#handing]) {

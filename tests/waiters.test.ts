@@ -308,6 +308,141 @@ describe("WaiterQueue: remove", () => {
   });
 });
 
+describe("WaiterQueue: bare waiters", () => {
+  /** A bare waiter: a resolve function named by its id. */
+  const bare = (id: string) => {
+    const f = (() => {}) as unknown as ((v: number) => void) & { id: string };
+    f.id = id;
+    return f;
+  };
+  const name = (w: unknown) => (w as { id?: string } | undefined)?.id ?? "none";
+
+  it("keeps one arrival order across bare, timed and untimed waiters", () => {
+    const q = new WaiterQueue<number>();
+    q.pushBare(bare("b0"));
+    q.push(waiter("t1", 100));
+    q.pushBare(bare("b2"));
+    q.push(waiter("u3"));
+    q.pushBare(bare("b4"));
+    assert.equal(q.size, 5);
+    assert.equal(q.untimedSize, 4);
+    const out: string[] = [];
+    for (let w = q.shift(); w !== undefined; w = q.shift()) out.push(name(w));
+    assert.deepEqual(out, ["b0", "t1", "b2", "u3", "b4"]);
+    assert.equal(q.size, 0);
+  });
+
+  it("shiftUntimed takes the oldest of bare and untimed, skipping timed", () => {
+    const q = new WaiterQueue<number>();
+    q.push(waiter("t0", 100));
+    q.push(waiter("u1"));
+    q.pushBare(bare("b2"));
+    assert.equal(name(q.shiftUntimed()), "u1");
+    assert.equal(name(q.shiftUntimed()), "b2");
+    assert.equal(q.shiftUntimed(), undefined);
+    assert.equal(name(q.shift()), "t0");
+  });
+
+  it("matches a FIFO model under random pushes, shifts, removes and put-backs", () => {
+    type Op =
+      | { op: "bare" }
+      | { op: "timed" }
+      | { op: "untimed" }
+      | { op: "shift" }
+      | { op: "shiftUntimed" }
+      | { op: "remove"; pick: number }
+      | { op: "putBack"; pick: number };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant({ op: "bare" } as Op),
+            fc.constant({ op: "timed" } as Op),
+            fc.constant({ op: "untimed" } as Op),
+            fc.constant({ op: "shift" } as Op),
+            fc.constant({ op: "shiftUntimed" } as Op),
+            fc.nat().map((pick) => ({ op: "remove", pick }) as Op),
+            fc.nat().map((pick) => ({ op: "putBack", pick }) as Op),
+          ),
+          { maxLength: 120 },
+        ),
+        (ops) => {
+          const q = new WaiterQueue<number>();
+          // the model: waiting ids in arrival order, and each id's kind
+          const model: { id: number; kind: string; w: unknown }[] = [];
+          const taken: { id: number; kind: string; w: unknown }[] = [];
+          let n = 0;
+          const take = (w: unknown, expected: typeof model[number]) => {
+            assert.equal(w, expected.w);
+            model.splice(model.indexOf(expected), 1);
+            if (expected.kind !== "bare") taken.push(expected);
+          };
+          for (const o of ops) {
+            if (o.op === "bare") {
+              const w = bare(String(n));
+              q.pushBare(w);
+              model.push({ id: n++, kind: "bare", w });
+            } else if (o.op === "timed" || o.op === "untimed") {
+              const w = waiter(String(n), o.op === "timed" ? 100 : Infinity);
+              q.push(w);
+              model.push({ id: n++, kind: o.op, w });
+            } else if (o.op === "shift") {
+              const w = q.shift();
+              if (model.length === 0) assert.equal(w, undefined);
+              else take(w, model[0]);
+            } else if (o.op === "shiftUntimed") {
+              const w = q.shiftUntimed();
+              const first = model.find((m) => m.kind !== "timed");
+              if (first === undefined) assert.equal(w, undefined);
+              else take(w, first);
+            } else if (o.op === "remove") {
+              const listed = model.filter((m) => m.kind !== "bare");
+              if (listed.length === 0) continue;
+              const m = listed[o.pick % listed.length];
+              q.remove(m.w as W);
+              model.splice(model.indexOf(m), 1);
+            } else if (taken.length !== 0) {
+              // put back a node taken earlier, in its arrival place
+              const [m] = taken.splice(o.pick % taken.length, 1);
+              q.putBack(m.w as W);
+              let at = model.findIndex((x) => x.id > m.id);
+              if (at === -1) at = model.length;
+              model.splice(at, 0, m);
+            }
+            assert.equal(q.size, model.length);
+            assert.equal(
+              q.untimedSize,
+              model.filter((m) => m.kind !== "timed").length,
+            );
+          }
+          const rest = q.drain();
+          assert.deepEqual(rest, model.map((m) => m.w));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("stays FIFO through compaction of a long queue that never empties", () => {
+    const q = new WaiterQueue<number>();
+    const model: string[] = [];
+    let next = 0;
+    const add = () => {
+      const id = String(next++);
+      if (next % 997 === 0) q.push(waiter(id));
+      else q.pushBare(bare(id));
+      model.push(id);
+    };
+    for (let i = 0; i < 3000; i++) add();
+    for (let round = 0; round < 20_000; round++) {
+      assert.equal(name(q.shift()), model.shift());
+      add();
+    }
+    assert.equal(q.size, model.length);
+    assert.deepEqual(q.drain().map(name), model);
+  });
+});
+
 describe("WaiterQueue: 100,000 waiters", () => {
   const N = 100_000;
 
