@@ -3,7 +3,7 @@
 // with jitter, check on borrow, reset on return, resize() and ready().
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Pool, PoolError, TimeoutError } from "../mod.ts";
+import { CreationError, Pool, PoolError, TimeoutError } from "../mod.ts";
 import {
   Backend,
   type Conn,
@@ -690,6 +690,66 @@ describe("maxLifetime with jitter", () => {
   });
 });
 
+describe("maxLifetime: retired when it comes back", () => {
+  it("closes an object returned past its lifetime with no one waiting, and refills", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      const pool = withRandom([0], () =>
+        new Pool({
+          fun: b.fun,
+          closer: b.closer,
+          minSize: 1,
+          maxLifetime: 1000,
+          delay: 100_000, // rounds out of the way: retired by ret()
+          logLevel: "off",
+        }));
+      try {
+        const obj = await pool.get();
+        await clock.tickAsync(1500); // in use past its lifetime: kept
+        assert.equal(obj.closed, 0, "never retired while in use");
+        pool.ret(obj);
+        assert.equal(obj.closed, 1, "retired as it came back");
+        const s = pool.stats();
+        assert.equal(s.closedBy.lifetime, 1);
+        assert.equal(s.nobjs, 1, "refilled to minSize");
+        assert.notEqual(pool.stats().avail[0].n, obj.n);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+});
+
+describe("Creation back-off: jitter", () => {
+  it("each pause is between half and all of its step, drawn at random", async () => {
+    const callsWith = async (random: number) =>
+      await withClock(async (clock) => {
+        const b = new Backend();
+        b.down = true;
+        const real = Math.random;
+        Math.random = () => random;
+        try {
+          const pool = new Pool({
+            fun: b.fun,
+            minSize: 1,
+            backoffInitial: 100,
+            backoffMax: 100, // every step 100 ms: pauses of 50 to 100 ms
+            logLevel: "off",
+          });
+          await clock.tickAsync(1000);
+          await shutdownOn(clock, pool);
+          return b.calls;
+        } finally {
+          Math.random = real;
+        }
+      });
+    const short = await callsWith(0); // 50 ms pauses
+    const long = await callsWith(0.999); // ~100 ms pauses
+    assert.ok(short >= 19 && short <= 22, `pauses of 50 ms: ${short} calls`);
+    assert.ok(long >= 10 && long <= 12, `pauses of 100 ms: ${long} calls`);
+  });
+});
+
 describe("check on borrow", () => {
   it("skips the check for objects returned less than checkBypass ago", async () => {
     await withClock(async (clock) => {
@@ -1047,6 +1107,25 @@ describe("resize()", () => {
 });
 
 describe("ready()", () => {
+  it("without timeout, rejects when a creation fails while it waits", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      b.latency = 100;
+      b.down = true;
+      const pool = new Pool({ fun: b.fun, minSize: 2, logLevel: "off" });
+      try {
+        const r = track(pool.ready()); // before any failure
+        await clock.tickAsync(0);
+        assert.equal(r.settled, false);
+        await clock.tickAsync(100);
+        assert.ok(r.error instanceof CreationError, `got ${r.error}`);
+        assert.equal((r.error as CreationError).cause, b.error);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
   it("keeps a timeout beyond what a timer holds", async () => {
     await withClock(async (clock) => {
       const b = new Backend();

@@ -25,6 +25,32 @@ function withoutTimers<R>(fn: () => R): R {
 }
 
 describe("Pool: lazy housekeeping", () => {
+  it("a return runs an overdue round, which recycles an idle object", async () => {
+    await withClock(async (clock) => {
+      const b = new Backend();
+      const pool = withoutTimers(() =>
+        new Pool({
+          fun: b.fun,
+          closer: b.closer,
+          minSize: 0,
+          maxAvailDelay: 100,
+          logLevel: "off",
+        })
+      );
+      try {
+        const [x, y] = [await pool.get(), await pool.get()];
+        pool.ret(x);
+        await clock.tickAsync(300); // no timer runs a round meanwhile
+        assert.equal(x.closed, 0);
+        pool.ret(y); // no get since: the return runs the round
+        assert.equal(x.closed, 1, "idle too long, recycled by the return");
+        assert.equal(pool.stats().hkRounds, 1);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+
   it("a get on a full pool runs an overdue round, which kills an object held too long", async () => {
     await withClock(async (clock) => {
       const b = new Backend();
