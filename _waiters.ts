@@ -87,6 +87,11 @@ export class WatchedWaiter<T> extends Waiter<T> {
   readonly signal: AbortSignal | undefined;
   /** Whether it listens to its signal. */
   listening = false;
+  /**
+   * Its own timer, set in its own request, in Cloudflare workerd only (see
+   * `#watchOwn` in pool.ts); `undefined` elsewhere.
+   */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly timeout: number;
   readonly onAbort: (waiter: WatchedWaiter<T>) => void;
 

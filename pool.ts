@@ -112,6 +112,28 @@ function isLiveSignal(signal: AbortSignal): boolean {
     typeof signal.addEventListener === "function";
 }
 
+/**
+ * Whether this is Cloudflare's workerd (Workers, wrangler dev, Miniflare 3+).
+ * `navigator.userAgent` is "Cloudflare-Workers" there since the
+ * `global_navigator` flag (default from compatibility date 2022-03-21);
+ * `WebSocketPair`, a global of workerd alone, covers `no_global_navigator`.
+ */
+function inWorkerd(): boolean {
+  const g = globalThis as {
+    navigator?: { userAgent?: unknown };
+    WebSocketPair?: unknown;
+  };
+  return g.navigator?.userAgent === "Cloudflare-Workers" ||
+    typeof g.WebSocketPair === "function";
+}
+
+/**
+ * In workerd, how often a waiter's own timer fires while it waits without a
+ * nearer deadline: it keeps the request alive, and runs in that live request
+ * what timers of ended requests no longer run (see `#onOwnTimer`).
+ */
+const OWN_TIMER_PERIOD = 1000;
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null &&
     (typeof value === "object" || typeof value === "function") &&
@@ -230,6 +252,12 @@ export class Pool<T> implements AsyncDisposable {
   #plainReturn = false;
   /** Record last get/ret times (a timing feature needs them). */
   readonly #timed: boolean;
+  /**
+   * Every waiter keeps its request alive and its deadline with a timer of
+   * its own, set in its own request: Cloudflare workerd only (see
+   * `#setOwnTimer`); elsewhere the pool's one deadline timer serves them all.
+   */
+  readonly #ownTimers = inWorkerd();
 
   // state
   readonly #entries = new Map<T, Entry<T>>();
@@ -398,7 +426,9 @@ export class Pool<T> implements AsyncDisposable {
     this.#log = filterLogger(logger, logLevel, `[${name}] `);
     this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
     this.#plainRet = !this.#retter && !this.#reset;
-    this.#bareWaits = this.#plainGet && !timeWaits && !captureStacks;
+    // in workerd every wait needs a timer of its own (see #watchOwn)
+    this.#bareWaits = this.#plainGet && !timeWaits && !captureStacks &&
+      !this.#ownTimers;
 
     if (
       maxUsingDelay > 0 && maxUsingDelayKill > 0 &&
@@ -571,7 +601,7 @@ export class Pool<T> implements AsyncDisposable {
     const promise = new Promise<T>((r) => {
       resolve = r;
     });
-    const w = timeout === Infinity && signal === undefined
+    const w = timeout === Infinity && signal === undefined && !this.#ownTimers
       ? new Waiter<T>(resolve)
       : new WatchedWaiter<T>(resolve, timeout, signal, this.#onAbort);
     if (this.#timeWaits || w.watched) w.since = performance.now();
@@ -607,7 +637,9 @@ export class Pool<T> implements AsyncDisposable {
    * can be set here (workerd's global scope).
    */
   #watch(w: WatchedWaiter<T>): boolean {
-    if (w.timed) {
+    if (this.#ownTimers) {
+      if (!this.#watchOwn(w)) return false;
+    } else if (w.timed) {
       // one timer for all timed waiters, not one each
       w.deadline = w.since + w.timeout;
       this.#deadlines.add(w);
@@ -638,6 +670,59 @@ export class Pool<T> implements AsyncDisposable {
     }
     return !w.settled;
   }
+
+  /**
+   * workerd only: a waiter keeps its deadline, and its request alive, with
+   * a timer of its own, set in the request that waits. workerd cancels, as
+   * hung, a request waiting with nothing pending of its own (a promise that
+   * another request will resolve does not count), and a timer lives only as
+   * long as the request that set it: the pool's one deadline timer, set in
+   * some request, would die with it. Returns `false` when no timer can be
+   * set here (workerd's global scope) and the waiter has a deadline: it is
+   * rejected, as elsewhere.
+   */
+  #watchOwn(w: WatchedWaiter<T>): boolean {
+    if (w.timed) w.deadline = w.since + w.timeout;
+    try {
+      this.#setOwnTimer(w, performance.now());
+    } catch (err) {
+      // no timers here: a deadline cannot be kept (a wait without one may
+      // still be served, by a ret() here)
+      if (w.timed) {
+        w.settled = true;
+        w.reject(err);
+        return false;
+      }
+    }
+    if (w.timed && this.#backoffUntil !== 0) this.#capPause(w.timeout);
+    return true;
+  }
+
+  /** Sets a waiter's own timer: its deadline or `OWN_TIMER_PERIOD`. */
+  #setOwnTimer(w: WatchedWaiter<T>, now: number): void {
+    w.timer = globalThis.setTimeout(
+      this.#onOwnTimer,
+      Math.max(0, Math.min(w.deadline - now, OWN_TIMER_PERIOD)),
+      w,
+    );
+  }
+
+  /**
+   * A waiter's own timer fired, in its own request, which is therefore
+   * alive: time it out when due, else run what timers of ended requests
+   * could not (an overdue housekeeping round, the end of a creation pause),
+   * and set the timer again. A waiter served from another request, whose
+   * clearTimeout cannot reach this timer, merely stops here.
+   */
+  readonly #onOwnTimer = (w: WatchedWaiter<T>): void => {
+    w.timer = undefined;
+    if (w.settled || this.#closed) return;
+    const now = performance.now();
+    if (now >= w.deadline) return this.#onTimeout(w);
+    if (this.#timed && now >= this.#hkDue) this.#overdueRound();
+    this.#pump();
+    if (!w.settled) this.#setOwnTimer(w, now);
+  };
 
   /**
    * Lends an object for the time of `fn`, and always gives it back, even when
@@ -912,7 +997,9 @@ export class Pool<T> implements AsyncDisposable {
     this.#countWait(w);
     if (!w.watched || w.settled) return;
     const f = w as WatchedWaiter<T>;
-    if (f.dlist === null && !f.listening) this.#watch(f);
+    if (f.dlist === null && !f.listening && f.timer === undefined) {
+      this.#watch(f);
+    }
   }
 
   /** Puts back in its place a waiter whose object turned out bad. */
@@ -931,7 +1018,7 @@ export class Pool<T> implements AsyncDisposable {
 
   /** A requeued waiter watches its deadline and signal; false if it ended. */
   #watchRequeued(w: WatchedWaiter<T>): boolean {
-    if (w.dlist !== null || w.listening) return true;
+    if (w.dlist !== null || w.listening || w.timer !== undefined) return true;
     return this.#watch(w);
   }
 
@@ -998,6 +1085,12 @@ export class Pool<T> implements AsyncDisposable {
     if (w.watched) {
       const f = w as WatchedWaiter<T>;
       if (f.dlist !== null) this.#unlinkDeadline(f);
+      if (f.timer !== undefined) {
+        // a no-op from another request than the waiter's (workerd): the
+        // timer then finds the waiter settled, and stops
+        globalThis.clearTimeout(f.timer);
+        f.timer = undefined;
+      }
       if (f.listening) {
         f.listening = false;
         f.signal!.removeEventListener("abort", f);

@@ -130,6 +130,171 @@ function mergeReports(reports: [Socket, Report][]): Report {
   };
 }
 
+/** What a `/shared/...` route of worker.ts answers. */
+interface SharedAnswer {
+  n?: number;
+  error?: string;
+  waited: number;
+}
+
+interface SharedStats {
+  nobjs: number;
+  nusing: number;
+  nwaiting: number;
+  nuses: number;
+  ntimeouts: number;
+  nkilled: number;
+}
+
+/** Messages workerd logs when a request waiting on the pool goes wrong. */
+const WORKERD_COMPLAINTS = [
+  "had hung and would never generate a response",
+  "from a different request context",
+];
+
+/**
+ * Checks across requests: a pool made at module scope, shared by
+ * concurrent requests as a Worker shares it, with one object, so that
+ * requests wait for one another. `get` fetches one route and parses its JSON
+ * (it throws on a status other than 200); `output` is workerd's output so far.
+ */
+async function sharedChecks(
+  socket: Socket,
+  get: (socket: Socket, path: string, ms: number) => Promise<unknown>,
+  output: () => string,
+): Promise<Note[]> {
+  const notes: Note[] = [];
+  const tag = `[${socket}] `;
+  const before = output().length;
+  const stats = (pool: string) =>
+    get(socket, `/shared/stats?pool=${pool}`, 5000) as Promise<SharedStats>;
+  const settled = (
+    paths: string[],
+  ): Promise<PromiseSettledResult<SharedAnswer>[]> =>
+    Promise.allSettled(
+      paths.map((p) => get(socket, p, 10_000) as Promise<SharedAnswer>),
+    );
+  // how many failed, and the first one's error
+  const failures = (results: PromiseSettledResult<SharedAnswer>[]) => {
+    const bad = results.flatMap((r, i) =>
+      r.status === "rejected"
+        ? [`request ${i}: ${String(r.reason).split("\n")[0]}`]
+        : []
+    );
+    return bad.length === 0 ? [] : [`${bad.length} failed, ${bad[0]}`];
+  };
+
+  // 10 concurrent requests on maxSize 1: each waits for the others
+  for (
+    const [pool, route] of [
+      ["use", "use"],
+      ["get", "get"],
+      ["untimed", "use"],
+    ] as const
+  ) {
+    const name = `${tag}10 concurrent requests share maxSize 1 ` +
+      `(${route}, ${pool === "untimed" ? "no timeout" : "pool timeout"})`;
+    const s0 = await stats(pool);
+    const results = await settled(
+      Array.from(
+        { length: 10 },
+        () => `/shared/${route}?pool=${pool}&hold=5`,
+      ),
+    );
+    const s1 = await stats(pool);
+    const bad = failures(results);
+    const answers = results.flatMap((r) =>
+      r.status === "fulfilled" ? [r.value] : []
+    );
+    const ok = bad.length === 0 && answers.every((a) => a.n === 0) &&
+      s1.nuses - s0.nuses === 10 && s1.nusing === 0 && s1.nwaiting === 0 &&
+      s1.nobjs === 1;
+    notes.push({
+      name,
+      ok,
+      value:
+        `${answers.length}/10 answered 200${
+          bad.length > 0 ? ` (${bad.join("; ")})` : ""
+        }; waited up to ${
+          Math.max(0, ...answers.map((a) => a.waited))
+        } ms; nuses +${s1.nuses - s0.nuses}, nusing ${s1.nusing}, ` +
+        `nwaiting ${s1.nwaiting}, nobjs ${s1.nobjs}`,
+    });
+  }
+
+  // Waits that must time out in time while another request holds the
+  // object: the first to wait sets the pool's deadline timer in its own
+  // request, which ends at its timeout, before the second one's deadline.
+  {
+    const name =
+      `${tag}waiting gets time out in time while another request holds the object`;
+    const s0 = await stats("timeout");
+    // settled at once: a rejection must not go unhandled during the sleeps
+    const holder = settled(["/shared/get?pool=timeout&hold=900"]);
+    await sleep(30);
+    const first = settled(["/shared/get?pool=timeout&timeout=150"]);
+    await sleep(30);
+    const second = settled(["/shared/get?pool=timeout&timeout=300"]);
+    const results = (await Promise.all([first, second, holder])).flat();
+    const s1 = await stats("timeout");
+    const bad = failures(results);
+    const [a, b, h] = results.map((r) =>
+      r.status === "fulfilled" ? r.value : undefined
+    );
+    const inTime = (x: SharedAnswer | undefined, timeout: number) =>
+      x?.error === "TimeoutError" && x.waited >= timeout - 5 &&
+      x.waited < timeout + 200;
+    const ok = bad.length === 0 && inTime(a, 150) && inTime(b, 300) &&
+      h?.n === 0 && s1.ntimeouts - s0.ntimeouts === 2 && s1.nwaiting === 0 &&
+      s1.nusing === 0;
+    notes.push({
+      name,
+      ok,
+      value: `timeout 150: ${JSON.stringify(a)}, timeout 300: ${
+        JSON.stringify(b)
+      }, holder: ${JSON.stringify(h)}${
+        bad.length > 0 ? ` (${bad.join("; ")})` : ""
+      }; ntimeouts +${s1.ntimeouts - s0.ntimeouts}, nwaiting ${s1.nwaiting}`,
+    });
+  }
+
+  // Housekeeping with no background timer (a pool made at module scope)
+  // runs when a get or ret finds a round overdue; here nobody calls either
+  // while a request waits: its own timer runs the round, which kills the
+  // object held too long and creates another for it.
+  {
+    const name =
+      `${tag}a waiting request runs overdue housekeeping (maxUsingDelayKill)`;
+    const holder = settled(["/shared/get?pool=kill&hold=1800"]);
+    await sleep(30);
+    const waiter = settled(["/shared/get?pool=kill"]);
+    const results = (await Promise.all([waiter, holder])).flat();
+    const s1 = await stats("kill");
+    const bad = failures(results);
+    const [w, h] = results.map((r) =>
+      r.status === "fulfilled" ? r.value : undefined
+    );
+    const ok = bad.length === 0 && w?.n === 1 && w.waited < 1600 &&
+      h?.n === 0 && s1.nkilled === 1 && s1.nusing === 0 && s1.nobjs === 1;
+    notes.push({
+      name,
+      ok,
+      value: `waiter: ${JSON.stringify(w)}, holder (held 1800 ms): ${
+        JSON.stringify(h)
+      }${bad.length > 0 ? ` (${bad.join("; ")})` : ""}; nkilled ${s1.nkilled}`,
+    });
+  }
+
+  const said = output().slice(before);
+  const complaints = WORKERD_COMPLAINTS.filter((c) => said.includes(c));
+  notes.push({
+    name: `${tag}workerd logs no hung request nor cross-request resolution`,
+    ok: complaints.length === 0,
+    value: complaints.length === 0 ? "none" : complaints.join("; "),
+  });
+  return notes;
+}
+
 async function runWorkerd(dir: string): Promise<Outcome> {
   if (!existsSync(WORKERD)) {
     throw new Error(`${WORKERD} is missing: run npm ci`);
@@ -217,6 +382,9 @@ async function runWorkerd(dir: string): Promise<Outcome> {
     notes.push(await get("http", "/global", 5000) as Note);
     await get("http", "/lifetime/start", 5000);
     notes.push(await get("http", "/lifetime/check", 5000) as Note);
+    for (const socket of sockets) {
+      notes.push(...await sharedChecks(socket, get, () => output));
+    }
     if (output.trim() !== "") {
       notes.push({ name: "workerd output", value: output.trim() });
     }

@@ -4,6 +4,9 @@
 // - `/` runs every reach check inside the request (in workerd, timers only
 //   fire inside a request) and answers with the JSON report; `?only=text`
 //   runs the checks whose name contains the text.
+// - `/shared/...` serve the cross-request checks: pools made at module
+//   scope and shared by every request, as a Worker shares a pool; the runner
+//   sends concurrent requests (see sharedChecks in scripts/test-reach.ts).
 // - `/lifetime/start` then `/lifetime/check` check that a pool outliving
 //   the request that created it still housekeeps (lazily, on gets and
 //   returns: workerd runs no timer between requests); `/global` checks that
@@ -34,6 +37,77 @@ try {
 }
 
 let lifetimePool: Pool<{ n: number }> | undefined;
+
+// Shared by every request, made at module scope (no timer may be set here):
+// one object each, so that concurrent requests wait for each other; one pool
+// per check of sharedChecks, so that each starts afresh. "untimed" and
+// "kill" wait without timeout, the others with the pool's; "kill" kills an
+// object held over 200 ms (housekeeping: lazy here, as no timer may be set
+// at module scope).
+const sharedPools: Record<string, Pool<{ n: number }>> = {};
+for (const name of ["use", "get", "untimed", "timeout", "kill"]) {
+  sharedPools[name] = new Pool({
+    fun: (n) => ({ n }),
+    maxSize: 1,
+    timeout: name === "untimed" || name === "kill" ? undefined : 5000,
+    maxUsingDelayKill: name === "kill" ? 200 : undefined,
+    logLevel: name === "kill" ? "off" : undefined,
+    name: `shared-${name}`,
+  });
+}
+
+function sharedPool(url: URL): Pool<{ n: number }> {
+  const pool = sharedPools[url.searchParams.get("pool") ?? ""];
+  if (pool === undefined) throw new Error(`no shared pool ${url.search}`);
+  return pool;
+}
+
+/** One request's turn on a shared pool: `/shared/use`, `/shared/get`. */
+async function sharedRoute(url: URL): Promise<unknown> {
+  const pool = sharedPool(url);
+  const hold = Number(url.searchParams.get("hold") ?? 5);
+  const started = Date.now();
+  switch (url.pathname) {
+    case "/shared/use": {
+      // use(): lend, hold a while (a timer: I/O of this request), give back
+      const n = await pool.use(async (o) => {
+        await sleep(hold);
+        return o.n;
+      });
+      return { n, waited: Date.now() - started - hold };
+    }
+    case "/shared/get": {
+      // get/ret, or a get that must time out: `timeout` overrides the pool's
+      const t = url.searchParams.get("timeout");
+      try {
+        const o = await pool.get(
+          t === null ? undefined : { timeout: Number(t) },
+        );
+        const waited = Date.now() - started;
+        await sleep(hold);
+        pool.ret(o);
+        return { n: o.n, waited };
+      } catch (err) {
+        return {
+          error: err instanceof Error ? err.name : String(err),
+          waited: Date.now() - started,
+        };
+      }
+    }
+    case "/shared/stats": {
+      const s = pool.stats();
+      return {
+        nobjs: s.nobjs,
+        nusing: s.nusing,
+        nwaiting: s.nwaiting,
+        nuses: s.nuses,
+        ntimeouts: s.ntimeouts,
+        nkilled: s.nkilled,
+      };
+    }
+  }
+  return undefined;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,6 +184,10 @@ export default {
           value: globalScope,
           ok: globalOk,
         });
+      case "/shared/use":
+      case "/shared/get":
+      case "/shared/stats":
+        return json(await sharedRoute(url));
       case "/lifetime/start":
         return json(await lifetimeStart());
       case "/lifetime/check":
