@@ -316,6 +316,15 @@ async function runWorkerd(dir: string): Promise<Outcome> {
     ],
     { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
   );
+  // however this script ends (a crash, a signal), workerd ends with it
+  const orphan = () => child.kill("SIGKILL");
+  process.once("exit", orphan);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      orphan();
+      process.exit(1);
+    });
+  }
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
   const exited = new Promise<string>((resolve) => {
