@@ -496,6 +496,26 @@ describe("Pool: hooks", () => {
 });
 
 describe("Pool: stats", () => {
+  it("records each object's last get and return with timeWaits, null without a clock", async () => {
+    await withClock(async (clock) => {
+      const timed = new Pool({ fun: (n) => ({ n }), timeWaits: true });
+      const plain = new Pool({ fun: (n) => ({ n }) });
+      for (const pool of [timed, plain]) {
+        const o = await pool.get();
+        await clock.tickAsync(30);
+        pool.ret(o);
+        await clock.tickAsync(20);
+      }
+      const [t] = timed.stats().avail;
+      assert.equal(t.lastGet, 50);
+      assert.equal(t.lastRet, 20);
+      const [u] = plain.stats().avail;
+      assert.equal(u.lastGet, null);
+      assert.equal(u.lastRet, null);
+      await Promise.all([timed.shutdown(), plain.shutdown()]);
+    });
+  });
+
   it("is JSON-compatible and String(pool) is its JSON", async () => {
     const pool = new Pool({ fun: (n) => ({ n }), minSize: 2, name: "db" });
     const o = await pool.get();
