@@ -506,9 +506,10 @@ describe("Pool: stats", () => {
         pool.ret(o);
         await clock.tickAsync(20);
       }
+      // timed: lent at 0, back at 30; now is 100
       const [t] = timed.stats().avail;
-      assert.equal(t.lastGet, 50);
-      assert.equal(t.lastRet, 20);
+      assert.equal(t.lastGet, 100);
+      assert.equal(t.lastRet, 70);
       const [u] = plain.stats().avail;
       assert.equal(u.lastGet, null);
       assert.equal(u.lastRet, null);
