@@ -6,6 +6,7 @@ import fc from "fast-check";
 import {
   DeadlineList,
   Deadlines,
+  type Resolve,
   Waiter,
   WaiterQueue,
   WatchedWaiter,
@@ -26,7 +27,13 @@ function waiter(
   return w;
 }
 
-function ids(ws: (Waiter<number> | undefined)[]): string[] {
+/** A waiter taken from the queue that must be a node (not a bare one). */
+function node(w: Waiter<number> | Resolve<number> | undefined): W {
+  assert.ok(w instanceof Waiter, "a node");
+  return w as W;
+}
+
+function ids(ws: unknown[]): string[] {
   return ws.map((w) => (w as W | undefined)?.id ?? "none");
 }
 
@@ -141,7 +148,7 @@ describe("WaiterQueue: order", () => {
     assert.deepEqual(ids(all), ["a", "b", "c"]);
     assert.equal(q.size, 0);
     assert.equal(q.untimedSize, 0);
-    for (const w of all) assert.equal(w.list, null);
+    for (const w of all) assert.equal(node(w).list, null);
   });
 
   it("a shifted waiter has left its list", () => {
@@ -190,8 +197,8 @@ describe("WaiterQueue: putBack", () => {
         Infinity,
       ]] as const
     ) q.push(waiter(id, t));
-    const a = q.shift()!;
-    const b = q.shift()!;
+    const a = node(q.shift());
+    const b = node(q.shift());
     q.putBack(a);
     q.putBack(b);
     assert.equal(q.size, 4);
@@ -202,7 +209,7 @@ describe("WaiterQueue: putBack", () => {
     const q = new WaiterQueue<number>();
     q.push(waiter("u", Infinity));
     q.push(waiter("t", 5));
-    const u = q.shift()!;
+    const u = node(q.shift());
     assert.equal((u as W).id, "u");
     q.putBack(u);
     assert.equal(q.untimedSize, 1);
@@ -213,8 +220,8 @@ describe("WaiterQueue: putBack", () => {
     for (const firstBack of ["a", "b"]) {
       const q = new WaiterQueue<number>();
       for (const id of ["a", "b", "c"]) q.push(waiter(id, Infinity));
-      const a = q.shift()!;
-      const b = q.shift()!;
+      const a = node(q.shift());
+      const b = node(q.shift());
       if (firstBack === "a") {
         q.putBack(a);
         q.putBack(b);
