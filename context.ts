@@ -10,6 +10,24 @@
  * of every proxy. Where it does not exist (browsers), do not import this
  * module: a context-scoped proxy then has one object for the whole program.
  *
+ * **When the objects go back.** A context's objects go back to their pools
+ * when its function settles: for an HTTP handler, as soon as it returns its
+ * `Response` (or throws), before the server has sent that response. Hence:
+ * - a body streamed after the handler returned (a `ReadableStream` that
+ *   still queries the connection in `pull`) runs after the context ended:
+ *   through the proxy it gets a `ProxyError` (its first chunk may still see
+ *   the object or not, depending on the runtime's scheduling).
+ *   Finish the work before returning (build the body, then return it), or
+ *   let the stream take an object of its own from the proxy's `_pool` and
+ *   give it back when it closes or is cancelled (see the example of
+ *   {@linkcode withContext});
+ * - a method taken off the proxy (`const query = db.query`, or `db.query`
+ *   passed as a callback) stays bound to the object it was read from, the
+ *   context's object of that moment. Called after the context ended, it
+ *   still uses that object, which went back to the pool and may be lent to
+ *   another context by now. Read methods off the proxy where they are
+ *   called, inside the context.
+ *
  * @example An HTTP handler with its own connection per request
  * ```ts
  * import assert from "node:assert/strict";
@@ -116,6 +134,14 @@ export interface WithContextOptions {
  * if `fn` threw (it goes through `health` before reuse). Two concurrent
  * contexts never see each other's objects.
  *
+ * The objects go back when `fn` settles, not when what it returned has been
+ * used: a `Response` whose body is streamed afterwards must not use them
+ * through the proxy (it gets a `ProxyError`); build the body first, or let
+ * the stream take an object of its own (second example). A
+ * method read off the proxy (`const query = db.query`) stays bound to the
+ * object it came from: do not keep it past the context, whose object may be
+ * another context's by then.
+ *
  * @typeParam R What `fn` returns.
  * @param fn The work: a request handler, a job…
  * @param options Proxies to take objects for at the start, and how long to
@@ -140,6 +166,42 @@ export interface WithContextOptions {
  * ));
  * assert(ids[0] !== ids[1]);
  * await conn._shutdown();
+ * ```
+ *
+ * @example A streamed body takes an object of its own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy } from "./mod.ts";
+ * import { inContext } from "./context.ts";
+ *
+ * const db = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }), maxSize: 2 });
+ * const pool = db._pool!;
+ * const handler = inContext((_req: Request) => {
+ *   // the body is read after the handler returned, when this context's
+ *   // object has gone back: the stream takes one for as long as it runs
+ *   let conn: { id: number } | undefined;
+ *   let rows = 0;
+ *   const body = new ReadableStream<string>({
+ *     async start() {
+ *       conn = await pool.get();
+ *     },
+ *     pull(controller) {
+ *       controller.enqueue(`row ${rows} on ${conn!.id}\n`);
+ *       if (++rows === 2) {
+ *         controller.close();
+ *         pool.ret(conn!);
+ *       }
+ *     },
+ *     cancel() {
+ *       if (conn !== undefined) pool.ret(conn);
+ *     },
+ *   });
+ *   return new Response(body.pipeThrough(new TextEncoderStream()));
+ * });
+ * const res = await handler(new Request("http://localhost/"));
+ * assert.equal(await res.text(), "row 0 on 0\nrow 1 on 0\n");
+ * assert.equal(pool.stats().nusing, 0); // the stream gave it back
+ * await db._shutdown();
  * ```
  */
 export function withContext<R>(

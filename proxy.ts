@@ -108,7 +108,11 @@ export type ProxyPoolOptions<T> = Omit<PoolOptions<T>, "fun" | "maxSize"> & {
   /**
    * Pool size limit (`0` for no limit), or `null` for no pool at all: `fun`
    * is then called each time a context needs an object, and the object is
-   * dropped when the context ends.
+   * dropped when the context ends. With `null`, the other pool options
+   * (`closer`, `health`, `timeout`…) have nothing to act on and are refused
+   * with a {@linkcode ProxyError}; `_retObj()` keeps the context's object
+   * (as the original module ignores `_ret_obj` without a pool), unless it is
+   * returned as `broken`.
    * @default {0}
    */
   maxSize?: number | null;
@@ -186,12 +190,18 @@ export type ProxyControls<T, S extends string = "set"> =
     _getObj(options?: GetOptions): Promise<T>;
     /**
      * Gives the current context's object back to the pool (no-op for a
-     * shared object); `{ broken: true }` closes it.
+     * shared object); `{ broken: true }` closes it. Without a pool
+     * (`maxSize: null`) the object has nowhere to go and is kept, as in the
+     * original module, unless `broken`: then it is dropped and the next use
+     * makes a new one.
      */
     _retObj(options?: RetOptions): Promise<void>;
     /** Whether the current context (or the shared scope) has an object. */
     _hasObj(): boolean;
-    /** Merges pool options; refused once the pool exists. */
+    /**
+     * Merges pool options; refused once the pool exists, and when they
+     * would be ignored (`maxSize: null`, scope `"shared"`).
+     */
     _setPool(options: ProxyPoolOptions<T>): void;
     /**
      * Runs `fn` with the current object and gives it back afterwards (as
@@ -241,7 +251,9 @@ export interface ProxyConstructor {
    * @typeParam S The name of the setter; pass it as a type argument too
    * when you give `setName` and `T` explicitly: `new Proxy<Db, "setDb">`.
    * @param options What to wrap and how.
-   * @throws {ProxyError} Both `obj` and `fun` are given.
+   * @throws {ProxyError} Both `obj` and `fun` are given (`null` counts as
+   * not given), or pool options with `maxSize: null` or scope `"shared"`,
+   * where no pool would use them.
    * @throws {TypeError} An option has the wrong type.
    */
   new <T, S extends string = "set">(options?: ProxyOptions<T, S>): Proxy<T, S>;
@@ -265,7 +277,8 @@ class Slot<T> {
    * while it is still the same function.
    */
   readonly cache = new Map<PropertyKey, Method>();
-  /** The function read last, and what the proxy gave for it. */
+  /** The name and function read last, and what the proxy gave for it. */
+  lastKey: PropertyKey | undefined = undefined;
   lastFn: unknown = undefined;
   lastGiven: unknown = undefined;
   /** `toJSON` for an object without one: serialises the object itself. */
@@ -397,8 +410,31 @@ function giveBack<T>(
   slot.obj = undefined;
   slot.has = false;
   slot.cache.clear();
-  slot.lastFn = slot.lastGiven = slot.toJSON = undefined;
+  slot.lastKey =
+    slot.lastFn =
+    slot.lastGiven =
+    slot.toJSON =
+      undefined;
   if (pool !== undefined) return pool.ret(obj as T, options);
+}
+
+/**
+ * `_retObj()`: gives a slot's object back to its pool. An object made by
+ * `fun` without a pool (`maxSize: null`) has nowhere to go: it is kept, as
+ * the original ignores `_ret_obj` without a pool, unless it is `broken`,
+ * when it is dropped so that the next use makes a new one. Either way it
+ * goes when its context ends.
+ */
+function retSlot<T>(
+  slot: Slot<T>,
+  options?: RetOptions,
+): void | Promise<void> {
+  if (slot.pending !== undefined) {
+    return slot.pending.then(() => retSlot(slot, options), () => {});
+  }
+  if (!slot.has) return;
+  if (slot.pool === undefined && options?.broken !== true) return;
+  return giveBack(slot, options);
 }
 
 let defaultStore: ContextStore | undefined;
@@ -430,10 +466,11 @@ const SCOPES = new Set<string>([
 ]);
 const PROXY_KEYS = new Set(["obj", "fun", "setName", "scope", "context"]);
 const KNOWN_KEYS = new Set([...PROXY_KEYS, ...POOL_OPTION_NAMES]);
-const INSPECT = [
-  Symbol.for("nodejs.util.inspect.custom"),
-  Symbol.for("Deno.customInspect"),
-];
+/** Node's and Bun's inspection hook: `(depth, options, inspect)`. */
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+/** Deno's inspection hook: `(inspect, options)`. */
+const DENO_INSPECT = Symbol.for("Deno.customInspect");
+const INSPECT: readonly PropertyKey[] = [NODE_INSPECT, DENO_INSPECT];
 const proxies = new WeakSet<object>();
 
 /** The state behind one proxy; the ES Proxy's traps read it. */
@@ -454,10 +491,21 @@ class ProxyState<T> {
   made = 0;
   readonly controls = new Map<PropertyKey, unknown>();
   self: Proxy<T, string> | undefined = undefined;
+  /** The ES proxy's target: empty but for the inspection hooks. */
+  readonly target: Record<symbol, unknown> = {};
 
   constructor(options: ProxyOptions<T, string>) {
-    const { obj, fun, setName = "set", scope = "auto", context, ...pool } =
-      options;
+    const {
+      obj: givenObj,
+      fun: givenFun,
+      setName = "set",
+      scope = "auto",
+      context,
+      ...pool
+    } = options;
+    // null is nothing, as undefined is
+    const obj = givenObj ?? undefined;
+    const fun = givenFun ?? undefined;
     if (typeof setName !== "string" || setName === "") {
       throw new TypeError(
         `${WHAT} as 'setName' must be a non-empty string: current value is ${
@@ -499,6 +547,7 @@ class ProxyState<T> {
         }): a shared object is not pooled; use scope "context" or "auto" with fun for pooled objects`,
       );
     }
+    refuseUnpooled(WHAT, pool);
     this.poolOptions = pool;
     this.#installControls();
     if (obj !== undefined && fun !== undefined) {
@@ -532,23 +581,29 @@ class ProxyState<T> {
 
   // ---------------------------------------------------------------- setters
 
-  set(obj?: T, fun?: ObjectFactory<T>): Proxy<T, string> {
-    if (obj !== undefined && fun !== undefined) {
+  set(obj?: T | null, fun?: ObjectFactory<T> | null): Proxy<T, string> {
+    // null is nothing, as undefined is
+    if (obj != null && fun != null) {
       throw new ProxyError(
         `Cannot ${this.setName}() both an object and a function: call ${this.setName}(obj) to share one object, or ${this.setName}(undefined, fun) to make one per context`,
       );
     }
-    if (obj !== undefined) return this.setObj(obj);
-    if (fun !== undefined) return this.setFun(fun);
+    if (obj != null) return this.setObj(obj);
+    if (fun != null) return this.setFun(fun);
     throw new ProxyError(
-      `Cannot ${this.setName}() nothing: call ${this.setName}(obj) to share one object, or ${this.setName}(undefined, fun) to make one per context`,
+      `Cannot ${this.setName}() nothing${
+        obj === null ? " (null)" : ""
+      }: call ${this.setName}(obj) to share one object, or ${this.setName}(undefined, fun) to make one per context`,
     );
   }
 
   setObj(obj: T): Proxy<T, string> {
-    if (obj === undefined) {
+    if (obj == null) {
+      // a proxy to null or undefined could only throw on every use
       throw new ProxyError(
-        `Cannot ${this.setName}Obj() nothing: pass the object to share`,
+        `Cannot ${this.setName}Obj() nothing${
+          obj === null ? " (null)" : ""
+        }: pass the object to share`,
       );
     }
     if (this.declared === "context") {
@@ -567,9 +622,11 @@ class ProxyState<T> {
   }
 
   setFun(fun: ObjectFactory<T>): Proxy<T, string> {
-    if (fun === undefined) {
+    if (fun == null) {
       throw new ProxyError(
-        `Cannot ${this.setName}Fun() nothing: pass the function that makes one object`,
+        `Cannot ${this.setName}Fun() nothing${
+          fun === null ? " (null)" : ""
+        }: pass the function that makes one object`,
       );
     }
     if (typeof fun !== "function") {
@@ -623,6 +680,7 @@ class ProxyState<T> {
     }
     const merged = { ...this.poolOptions, ...options };
     checkPoolOptions("Cannot set pool options", merged);
+    refuseUnpooled("Cannot set pool options", merged);
     this.poolOptions = merged;
   }
 
@@ -745,7 +803,7 @@ class ProxyState<T> {
     } catch {
       return Promise.resolve();
     }
-    return Promise.resolve(giveBack(slot, options));
+    return Promise.resolve(retSlot(slot, options));
   }
 
   hasObj(): boolean {
@@ -802,15 +860,122 @@ class ProxyState<T> {
         slot.cache.set(prop, { fn, given });
       }
     }
+    slot.lastKey = prop;
     slot.lastFn = fn;
     slot.lastGiven = given;
     return given;
   }
 
-  /** What `console.log(proxy)` shows when nothing is set. */
-  describe(): string {
-    return `Proxy(empty: call ${this.setName}Obj() or ${this.setName}Fun())`;
+  /**
+   * What the proxy gives for `value`, just read (once) from the slot's
+   * object as `prop`: a function as `method` gives it, anything else as it
+   * is.
+   */
+  given(slot: Slot<T>, prop: PropertyKey, value: unknown): unknown {
+    if (typeof value === "function") {
+      // the function called last: no lookup
+      if (value === slot.lastFn) return slot.lastGiven;
+      return this.method(slot, prop, value);
+    }
+    if (value === undefined && prop === "toJSON") {
+      // JSON.stringify(proxy) serialises the object itself (an array stays
+      // an array), not the proxy's empty target
+      const obj = slot.obj;
+      return slot.toJSON ??= () => obj;
+    }
+    return value;
   }
+
+  /** Set while the object is being shown, to stop on a cycle. */
+  #inspecting = false;
+
+  /**
+   * What `console.log(proxy)` shows: `Proxy(...)` around the current
+   * object as `show` shows it, else what is missing. Never throws, never
+   * makes nor takes an object.
+   */
+  inspect(show: (obj: unknown) => string): string {
+    if (this.#inspecting) return "Proxy([Circular])";
+    let slot: Slot<T>;
+    try {
+      slot = this.slot();
+    } catch {
+      return "Proxy(context ended: its object went back)";
+    }
+    if (!slot.has) return `Proxy(${this.#missing(slot)})`;
+    this.#inspecting = true;
+    try {
+      return `Proxy(${show(slot.obj)})`;
+    } catch {
+      return "Proxy([object])";
+    } finally {
+      this.#inspecting = false;
+    }
+  }
+
+  #missing(slot: Slot<T>): string {
+    const name = this.setName;
+    if (this.fun === undefined) {
+      return `empty: call ${name}(obj), ${name}Obj(obj) or ${name}Fun(fun)`;
+    }
+    if (slot.pending !== undefined) return "object being made";
+    if (this.scope === "shared") return "not made yet: made on first use";
+    return "no object in this context";
+  }
+
+  /** The inspection hooks of Node/Bun and of Deno, for the ES proxy's target. */
+  inspectors(): Record<symbol, unknown> {
+    return {
+      [NODE_INSPECT]: (
+        depth: unknown,
+        options: Record<string, unknown> | undefined,
+        inspect: unknown,
+      ) =>
+        this.inspect((obj) => {
+          if (typeof inspect !== "function") {
+            return Object.prototype.toString.call(obj);
+          }
+          // the proxy is transparent: its object gets the depth left here
+          const opts = typeof depth === "number" || depth === null
+            ? { ...options, depth }
+            : options;
+          return String(inspect(obj, opts));
+        }),
+      [DENO_INSPECT]: (
+        inspect: unknown,
+        options: Record<string, unknown> | undefined,
+      ) =>
+        this.inspect((obj) => {
+          if (typeof inspect !== "function") {
+            return Object.prototype.toString.call(obj);
+          }
+          const depth = options?.depth;
+          const current = options?.currentDepth;
+          const opts = typeof depth === "number" && typeof current === "number"
+            ? { ...options, depth: depth - current }
+            : options;
+          return String(inspect(obj, opts));
+        }),
+    };
+  }
+}
+
+/**
+ * Refuses pool options with `maxSize: null` (no pool), where they would be
+ * silently ignored.
+ */
+function refuseUnpooled<T>(what: string, options: ProxyPoolOptions<T>): void {
+  if (options.maxSize !== null) return;
+  const ignored = Object.keys(options).filter((k) =>
+    k !== "maxSize" &&
+    (options as Record<string, unknown>)[k] !== undefined
+  );
+  if (ignored.length === 0) return;
+  throw new ProxyError(
+    `${what} with maxSize: null and pool options (${
+      ignored.join(", ")
+    }): maxSize: null means no pool, so they would be ignored; drop them, or give maxSize a number (0 for no limit) to pool the objects`,
+  );
 }
 
 /**
@@ -877,7 +1042,7 @@ const NOT_SPECIAL = Symbol("not special");
 function emptyValue<T>(state: ProxyState<T>, prop: PropertyKey): unknown {
   if (prop === "then") return undefined;
   if (prop === Symbol.toStringTag) return "Proxy";
-  if (INSPECT.includes(prop as symbol)) return () => state.describe();
+  if (INSPECT.includes(prop)) return state.target[prop as symbol];
   return NOT_SPECIAL;
 }
 
@@ -911,6 +1076,15 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
           if (special !== NOT_SPECIAL) return special;
           slot = state.current();
         }
+      } else if (prop === slot.lastKey) {
+        // the method called last, still the same function: given at once
+        // (a read of its own, so that this load stays monomorphic). On a
+        // miss (a getter or an ES Proxy giving a new function each time, a
+        // property that became data) the value read is used as it is: one
+        // read per access, never two
+        const fn = (slot.obj as Record<PropertyKey, unknown>)[prop];
+        if (fn === slot.lastFn) return slot.lastGiven;
+        return state.given(slot, prop, fn);
       } else if (
         typeof prop === "string" &&
         (prop.charCodeAt(0) === 95 || prop.charCodeAt(0) === setChar)
@@ -921,19 +1095,11 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         if (prop === "_pool") return state.pool;
       }
       // always read afresh: what the object holds now is what it gives
-      const obj = slot.obj as Record<PropertyKey, unknown>;
-      const value = obj[prop];
-      if (typeof value === "function") {
-        // the function called last: no lookup
-        if (value === slot.lastFn) return slot.lastGiven;
-        return state.method(slot, prop, value);
-      }
-      if (value === undefined && prop === "toJSON") {
-        // JSON.stringify(proxy) serialises the object itself (an array stays
-        // an array), not the proxy's empty target
-        return slot.toJSON ??= () => obj;
-      }
-      return value;
+      return state.given(
+        slot,
+        prop,
+        (slot.obj as Record<PropertyKey, unknown>)[prop],
+      );
     },
     set(_target, prop, value) {
       if (controls.has(prop) || prop === "_pool") {
@@ -981,7 +1147,19 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         : Object.getPrototypeOf(Object(obj));
     },
   };
-  const proxy = new globalThis.Proxy({}, handler) as Proxy<T, string>;
+  // runtimes inspect an ES proxy's target, not through its traps: the
+  // target carries the inspection hooks (configurable, so that the traps
+  // may leave them out or report the wrapped object's own)
+  const target = state.target;
+  const hooks = state.inspectors();
+  for (const key of INSPECT) {
+    Object.defineProperty(target, key, {
+      value: hooks[key as symbol],
+      configurable: true,
+      writable: true,
+    });
+  }
+  const proxy = new globalThis.Proxy(target, handler) as Proxy<T, string>;
   proxies.add(proxy);
   state.self = proxy;
   const { obj, fun } = state.initial;
@@ -1027,7 +1205,14 @@ class ProxyImpl {
  * exists (browsers), all code shares one global context.
  *
  * Using a proxy with nothing set throws {@linkcode ProxyError} naming the
- * setter to call.
+ * setter to call; `null` counts as nothing, as `undefined` does.
+ *
+ * A method read off the proxy is bound to the object it was read from
+ * (that is what lets `#private` fields and detached calls work): with a
+ * per-context object, `const query = db.query` keeps that context's object,
+ * even after the context ended and the object went back to the pool. Read
+ * methods off the proxy where they are called. `console.log(proxy)` shows
+ * `Proxy(<the current object>)`, or what the proxy is missing.
  *
  * @example Delayed initialisation (the original README's pattern)
  * ```ts

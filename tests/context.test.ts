@@ -1,5 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { inspect } from "node:util";
 import { Proxy, ProxyError } from "../mod.ts";
 import { contextStore, inContext, withContext } from "../context.ts";
 import { flush } from "./_helpers.ts";
@@ -162,5 +164,149 @@ describe("withContext: work that outlives its context", () => {
     assert.equal(await Promise.resolve(later!()), db, "not a thenable");
     assert.throws(() => db.n, ProxyError);
     await db._shutdown();
+  });
+});
+
+describe("withContext: without a pool (maxSize: null)", () => {
+  it("makes one object per context, kept through _retObj() until the context ends", async () => {
+    const made: number[] = [];
+    const db = new Proxy<Conn>({
+      fun: (n) => (made.push(n), { n }),
+      maxSize: null,
+    });
+    const seen = await Promise.all([0, 1].map(() =>
+      withContext(async () => {
+        const first = db.n;
+        await db._retObj(); // no pool: the original ignores it, and so do we
+        assert.equal(db._hasObj(), true);
+        await flush();
+        return [first, db.n, (await db._getObj()).n];
+      })
+    ));
+    assert.deepEqual(seen, [[0, 0, 0], [1, 1, 1]]);
+    assert.deepEqual(made, [0, 1], "one object per context, no more");
+    // the next context makes a new one: the ended contexts dropped theirs
+    assert.equal(await withContext(() => db.n), 2);
+    await db._shutdown();
+  });
+});
+
+describe("withContext: inspection", () => {
+  it("shows the context's object inside, and no object outside or after the end", async () => {
+    const db = new Proxy<Conn>({ fun: (n) => ({ n: 100 + n }), maxSize: 2 });
+    let late: Promise<string> | undefined;
+    const inside = await withContext(async () => {
+      late = new Promise((resolve) =>
+        setTimeout(() => resolve(inspect(db)), 1)
+      );
+      return inspect(db);
+    }, { take: [db] });
+    assert.equal(inside, `Proxy(${inspect({ n: 100 })})`);
+    assert.match(inspect(db), /^Proxy\(no object in this context/);
+    assert.match(await late!, /^Proxy\(context ended/);
+    assert.equal(db._pool!.stats().nusing, 0, "inspection took nothing");
+    await db._shutdown();
+  });
+});
+
+describe("withContext: what the docs say about late use", () => {
+  it("a streamed body read after the handler returned cannot use the context's object", async () => {
+    const db = new Proxy<{ id: number; row(): string }>({
+      fun: (id) => ({ id, row: () => `row from ${id}\n` }),
+      maxSize: 2,
+    });
+    const handler = inContext((_req: Request) => {
+      let pulls = 0;
+      return new Response(
+        new ReadableStream<string>({
+          pull(controller) {
+            // the first pull may still run before the end, or not
+            try {
+              controller.enqueue(db.row());
+            } catch (err) {
+              assert.ok(err instanceof ProxyError);
+              controller.enqueue("ProxyError\n");
+            }
+            if (++pulls === 3) controller.close();
+          },
+        }).pipeThrough(new TextEncoderStream()),
+      );
+    }, { take: [db] });
+    const res = await handler(new Request("http://localhost/"));
+    assert.equal(db._pool!.stats().nusing, 0, "back when the handler settled");
+    const lines = (await res.text()).trim().split("\n");
+    assert.equal(lines.length, 3);
+    assert.equal(lines.at(-1), "ProxyError");
+    await db._shutdown();
+  });
+
+  it("a method taken off a context proxy stays bound to the object it came from", async () => {
+    class Who {
+      readonly id: number;
+      constructor(id: number) {
+        this.id = id;
+      }
+      who(): number {
+        return this.id;
+      }
+    }
+    const db = new Proxy<Who>({ fun: (id) => new Who(id), maxSize: 1 });
+    let who: (() => number) | undefined;
+    await withContext(() => {
+      who = db.who; // bound to this context's object
+    }, { take: [db] });
+    const next = await withContext(() => db.id, { take: [db] });
+    assert.equal(who!(), next, "the same object, now lent to another context");
+    await db._shutdown();
+  });
+});
+
+describe("examples/http/node.ts", () => {
+  /** A ServerResponse stand-in that records what is written. */
+  function response() {
+    const out = {
+      status: 0,
+      body: "",
+      headersSent: false,
+      destroyed: false,
+      writeHead(status: number) {
+        out.status = status;
+        out.headersSent = true;
+        return out;
+      },
+      end(body: string) {
+        out.body = body;
+      },
+      destroy() {
+        out.destroyed = true;
+      },
+    };
+    return out;
+  }
+  const request = (host: string, url = "/") =>
+    ({ headers: { host }, url, method: "GET" }) as unknown as IncomingMessage;
+
+  it("answers 500 to a malformed Host header, never rejects, and goes on serving", async () => {
+    const { listener } = await import("../examples/http/node.ts");
+    const { conn } = await import("../examples/http/handler.ts");
+    const logged: unknown[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const bad = response();
+      // before the fix, this rejected: an unhandled rejection ends Node
+      await listener(request("a b"), bad as unknown as ServerResponse);
+      assert.equal(bad.status, 500);
+      assert.match(bad.body, /Internal Server Error/);
+      assert.equal(logged.length, 1, "the error is logged");
+      const good = response();
+      await listener(request("localhost"), good as unknown as ServerResponse);
+      assert.equal(good.status, 200);
+      assert.match(good.body, /^SELECT 1 on connection \d+/);
+      assert.equal(conn._pool!.stats().nusing, 0);
+    } finally {
+      console.error = error;
+      await conn._shutdown();
+    }
   });
 });

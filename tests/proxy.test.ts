@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { Pool, Proxy, ProxyError, TimeoutError } from "../mod.ts";
 import { flush, recordingLogger } from "./_helpers.ts";
 
@@ -86,6 +87,77 @@ describe("Proxy: delayed initialisation", () => {
     assert.throws(() => db.setFun(42), TypeError);
   });
 
+  it("takes null as nothing: set(null) and setObj(null) throw ProxyError naming the setter", async () => {
+    const db = new Proxy<Client>();
+    const nothing = (setter: RegExp) => (err: Error) =>
+      err instanceof ProxyError && setter.test(err.message) &&
+      /null/.test(err.message);
+    assert.throws(() => db.set(null as never), nothing(/set\(obj\)/));
+    assert.throws(() => db.set(null as never, null as never), ProxyError);
+    assert.throws(() => db.setObj(null as never), nothing(/setObj\(\)/));
+    assert.throws(() => db.setFun(null as never), nothing(/setFun\(\)/));
+    const named = new Proxy<Client, "setDb">({ setName: "setDb" });
+    assert.throws(() => named.setDbObj(null as never), nothing(/setDbObj/));
+    // nothing was set: still empty, with the usual message
+    assert.equal(db._hasObj(), false);
+    assert.throws(() => db.url, /call set\(obj\), setObj\(obj\)/);
+    // set(null, fun) is set(undefined, fun)
+    db.set(null as never, () => new Client("f"));
+    assert.ok(db._pool instanceof Pool);
+    await db._getObj();
+    assert.equal(db.url, "f");
+    // a set proxy stays set after a refused setObj(null)
+    const kept = new Proxy<Client>({ obj: new Client("k") });
+    assert.throws(() => kept.setObj(null as never), ProxyError);
+    assert.equal(kept.url, "k");
+    // in the constructor, obj: null is no object
+    const empty = new Proxy<Client>({ obj: null as never });
+    assert.throws(() => empty.url, ProxyError);
+    const made = new Proxy<Client>({
+      obj: null as never,
+      fun: () => new Client("m"),
+      maxSize: null,
+    });
+    assert.equal(made.url, "m");
+    await db._shutdown();
+  });
+
+  it("refuses pool options with maxSize: null, which has no pool to use them", async () => {
+    const ignored = (names: RegExp) => (err: Error) =>
+      err instanceof ProxyError && names.test(err.message) &&
+      /maxSize: null/.test(err.message);
+    assert.throws(
+      () =>
+        new Proxy<Client>({
+          maxSize: null,
+          closer: () => {},
+          health: () => true,
+        }),
+      ignored(/\(closer, health\)/),
+    );
+    assert.throws(
+      () =>
+        new Proxy<Client>({
+          fun: () => new Client("x"),
+          maxSize: null,
+          timeout: 50,
+        }),
+      ignored(/\(timeout\)/),
+    );
+    // left undefined (a spread config) is not given
+    new Proxy<Client>({ maxSize: null, timeout: undefined });
+    const a = new Proxy<Client>({ maxSize: null });
+    assert.throws(() => a._setPool({ minSize: 2 }), ignored(/\(minSize\)/));
+    const b = new Proxy<Client>({ timeout: 50 });
+    assert.throws(() => b._setPool({ maxSize: null }), ignored(/\(timeout\)/));
+    // a refused _setPool changes nothing
+    b._setPool({ maxSize: 3 });
+    b.setFun(() => new Client("b"));
+    assert.equal(b._pool!.stats().config.maxSize, 3);
+    assert.equal(b._pool!.stats().config.timeout, 50);
+    await b._shutdown();
+  });
+
   it("rejects bad options with TypeError naming them", () => {
     assert.throws(
       () => new Proxy({ maxsize: 3 } as never),
@@ -97,7 +169,7 @@ describe("Proxy: delayed initialisation", () => {
     assert.throws(() => new Proxy({ maxSize: -1 }), RangeError);
     assert.throws(() => new Proxy({ minSize: 3, maxSize: 2 }), /'minSize'/);
     assert.throws(() => new Proxy({ timeout: "1s" as never }), /'timeout'/);
-    const p = new Proxy<object>({ maxSize: null, minSize: 5 });
+    const p = new Proxy<object>({ minSize: 5 });
     assert.throws(() => p._setPool({ healthFreq: 0 }), /'healthFreq'/);
   });
 });
@@ -286,6 +358,83 @@ describe("Proxy: forwarding", () => {
     assert.equal(q.act(), "on");
   });
 
+  it("reads a property once per access, whatever it gives (getters, ES proxies, a method become data)", () => {
+    // a getter giving a new function each time: every access after the
+    // first is a miss of the fast path for the name called last
+    let getterReads = 0;
+    const lazy = {
+      get fresh(): () => number {
+        const n = ++getterReads;
+        return () => n;
+      },
+    };
+    const p = new Proxy<typeof lazy>({ obj: lazy });
+    for (let i = 1; i <= 5; i++) {
+      assert.equal(p.fresh(), i);
+      assert.equal(
+        getterReads,
+        i,
+        `getter read ${getterReads} times for ${i} accesses`,
+      );
+    }
+
+    // the wrapped object is an ES Proxy: its get trap counts the reads
+    const reads = new Map<PropertyKey, number>();
+    const counted = <O extends object>(target: O, fresh = false): O =>
+      new globalThis.Proxy(target, {
+        get(t, key, receiver) {
+          reads.set(key, (reads.get(key) ?? 0) + 1);
+          const value = Reflect.get(t, key, receiver);
+          // fresh: a new function on every read
+          return fresh && typeof value === "function"
+            ? (...args: unknown[]) => value.apply(t, args)
+            : value;
+        },
+      });
+    const same = new Proxy<{ m(): number }>({
+      obj: counted({ m: () => 1 }),
+    });
+    for (let i = 1; i <= 4; i++) {
+      assert.equal(same.m(), 1);
+      assert.equal(reads.get("m"), i, "same function: one read per access");
+    }
+    reads.clear();
+    const dynamic = new Proxy<{ m(): number }>({
+      obj: counted({ m: () => 2 }, true),
+    });
+    for (let i = 1; i <= 4; i++) {
+      assert.equal(dynamic.m(), 2);
+      assert.equal(reads.get("m"), i, "new function: one read per access");
+    }
+
+    // a method that became data, then a function again, through an ES proxy
+    reads.clear();
+    const call = (f: unknown) => (f as () => string)();
+    const raw: { h: unknown } = { h: () => "f" };
+    const changing = new Proxy<{ h: unknown }>({ obj: counted(raw) });
+    assert.equal(call(changing.h), "f");
+    assert.equal(call(changing.h), "f");
+    assert.equal(reads.get("h"), 2);
+    raw.h = 5;
+    assert.equal(changing.h, 5);
+    assert.equal(reads.get("h"), 3, "became data: read once");
+    raw.h = () => "g";
+    assert.equal(call(changing.h), "g");
+    assert.equal(reads.get("h"), 4, "a function again: read once");
+
+    // a method that became a getter of data
+    let dataReads = 0;
+    const obj: { k: unknown } = { k: () => "m" };
+    const q = new Proxy<{ k: unknown }>({ obj });
+    assert.equal(call(q.k), "m");
+    Object.defineProperty(obj, "k", {
+      get: () => (++dataReads, "data"),
+      configurable: true,
+    });
+    assert.equal(q.k, "data");
+    assert.equal(dataReads, 1, "a getter of data read once");
+  });
+
   it("keeps the identity and properties of classes and functions kept on the object", () => {
     class Row {
       static from(): Row {
@@ -326,6 +475,96 @@ describe("Proxy: forwarding", () => {
       (db as unknown as Record<string, unknown>)._getObj = 1;
     }, ProxyError);
   });
+});
+
+describe("Proxy: inspection (console.log)", () => {
+  // the runtimes' own inspectors, where they exist, beside node:util's
+  const runtimes = globalThis as {
+    Deno?: { inspect(value: unknown): string };
+    Bun?: { inspect(value: unknown): string };
+  };
+  type Show = (value: unknown) => string;
+  const nodeShow: Show = (value) => inspect(value);
+  // [name, inspector, how it shows what the proxy wraps]: Bun hands the
+  // hook node:util's inspect, so the object inside is shown as node:util does
+  const inspectors: [string, Show, Show][] = [
+    ["node:util", nodeShow, nodeShow],
+  ];
+  if (runtimes.Deno) {
+    const show = runtimes.Deno.inspect;
+    inspectors.push(["Deno", show, show]);
+  }
+  if (runtimes.Bun) inspectors.push(["Bun", runtimes.Bun.inspect, nodeShow]);
+
+  for (const [name, show, showInner] of inspectors) {
+    it(`shows an empty proxy as empty, naming the setters (${name})`, () => {
+      assert.match(show(new Proxy<Client>()), /^Proxy\(empty: .*setObj\(obj\)/);
+      const named = new Proxy<Client, "setDb">({ setName: "setDb" });
+      assert.match(show(named), /setDbObj\(obj\) or setDbFun\(fun\)/);
+      assert.match(show([new Proxy<Client>()]), /Proxy\(empty/);
+    });
+
+    it(`shows a set proxy as Proxy(<the wrapped object>) (${name})`, () => {
+      const obj = { url: "pg://a", rows: [1, 2], nested: { a: { b: 1 } } };
+      const p = new Proxy<typeof obj>({ obj });
+      assert.equal(show(p), `Proxy(${showInner(obj)})`);
+      assert.match(show({ p }), /p: Proxy\(\{/);
+      const list = new Proxy<number[]>({ obj: [1, 2, 3] });
+      assert.equal(show(list), `Proxy(${showInner([1, 2, 3])})`);
+      const client = new Client("pg://c");
+      assert.equal(
+        show(new Proxy<Client>({ obj: client })),
+        `Proxy(${showInner(client)})`,
+      );
+    });
+
+    it(`nested, shows its object to the depth left there (${name})`, () => {
+      const obj = { a: { b: { c: { d: { e: 1 } } } } };
+      const p = new Proxy<typeof obj>({ obj });
+      // as if the object were in the proxy's place: as deep, no deeper
+      const depth = (text: string) => (text.match(/\{/g) ?? []).length;
+      for (const d of [0, 1, 2, 3]) {
+        const options = { depth: d };
+        assert.equal(
+          depth(inspect({ x: { p } }, options)),
+          depth(inspect({ x: { p: obj } }, options)),
+          `depth ${d}`,
+        );
+      }
+      assert.equal(
+        depth(show({ x: { p } })),
+        depth(show({ x: { p: obj } })),
+      );
+    });
+
+    it(`shows a proxy that wraps itself without looping (${name})`, () => {
+      const obj: { name: string; self?: unknown } = { name: "loop" };
+      const p = new Proxy<typeof obj>({ obj });
+      obj.self = p;
+      assert.match(show(p), /^Proxy\(.*loop.*Proxy\(\[Circular\]\)/s);
+      assert.match(inspect(p, { depth: Infinity }), /Proxy\(\[Circular\]\)/);
+    });
+
+    it(`shows what a proxy with fun has, and makes nothing (${name})`, async () => {
+      let made = 0;
+      const shared = new Proxy<{ n: number }>({
+        scope: "shared",
+        fun: (n) => (made++, { n }),
+      });
+      assert.match(show(shared), /not made yet/);
+      const pooled = new Proxy<{ n: number }>({ fun: (n) => (made++, { n }) });
+      assert.match(show(pooled), /no object in this context/);
+      const unpooled = new Proxy<{ n: number }>({
+        fun: (n) => (made++, { n }),
+        maxSize: null,
+      });
+      assert.match(show(unpooled), /no object in this context/);
+      assert.equal(made, 1, "only the pool's minSize object was made");
+      await pooled._getObj();
+      assert.equal(show(pooled), `Proxy(${showInner({ n: 0 })})`);
+      await pooled._shutdown();
+    });
+  }
 });
 
 describe("Proxy: scope", () => {
@@ -447,7 +686,7 @@ describe("Proxy: with fun and a pool", () => {
     await p._shutdown();
   });
 
-  it("calls fun directly each time when maxSize is null", async () => {
+  it("calls fun directly when maxSize is null; _retObj() keeps the object, as the original", async () => {
     let made = 0;
     const p = new Proxy<{ n: number }>({
       fun: (n) => (made++, { n }),
@@ -455,9 +694,31 @@ describe("Proxy: with fun and a pool", () => {
     });
     assert.equal(p._pool, undefined);
     assert.equal(p.n, 0, "a sync fun makes the object on first use");
-    await p._retObj();
-    assert.equal((await p._getObj()).n, 1);
+    await p._retObj(); // no pool to give it back to: kept
+    assert.equal(p._hasObj(), true);
+    assert.equal(p.n, 0);
+    assert.equal((await p._getObj()).n, 0);
+    assert.equal(await p._withObj((o) => o.n), 0);
+    assert.equal(p._hasObj(), true, "_withObj keeps it too");
+    assert.equal(made, 1);
+    // returned as broken, it is dropped: the next use makes a new one
+    await p._retObj({ broken: true });
+    assert.equal(p._hasObj(), false);
+    assert.equal(p.n, 1);
     assert.equal(made, 2);
+    await p._shutdown();
+  });
+
+  it("with no pool and an async fun, _retObj() during the making keeps what it makes", async () => {
+    const p = new Proxy<{ n: number }>({
+      fun: async (n) => ({ n }),
+      maxSize: null,
+    });
+    const getting = p._getObj();
+    await p._retObj();
+    assert.equal((await getting).n, 0);
+    assert.equal(p._hasObj(), true);
+    assert.equal(p.n, 0);
     await p._shutdown();
   });
 

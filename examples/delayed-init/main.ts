@@ -9,7 +9,9 @@ try {
 } catch (err) {
   console.log(`before init: ${(err as ProxyError).message}`);
 }
+console.log("before init, db is", database.db); // Proxy(empty: call set(obj)…)
 
 database.initApp({ url: "postgres://localhost/app" }); // delayed initialisation
 
 console.log(`after init: ${listUsers()}`); // db now forwards to the Database
+console.log("after init, db is", database.db); // Proxy(Database {})

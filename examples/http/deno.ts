@@ -1,5 +1,6 @@
 // Deno: deno run -A examples/http/deno.ts [port]
-import { handle } from "./handler.ts";
+import { handle, onError } from "./handler.ts";
 
 const port = Number(Deno.args[0] ?? 8000);
-Deno.serve({ port, hostname: "127.0.0.1" }, handle);
+// onError: a handler that throws (or rejects) is answered 500 and logged
+Deno.serve({ port, hostname: "127.0.0.1", onError }, handle);

@@ -1,7 +1,10 @@
 // The request handler shared by the Deno, Bun and Node servers. Each request
 // runs in its own async context: `conn` forwards to that request's own
-// pooled connection, taken when the request starts and given back when the
-// response is ready, even if the handler throws.
+// pooled connection, taken when the request starts and given back as soon
+// as the handler settles (returns its Response, or throws), before the
+// server writes the response. So the handler finishes every use of `conn`
+// before it returns: a streamed body that still needs the connection must
+// take one of its own (see the docs of withContext in ../../context.ts).
 import { Proxy } from "../../mod.ts";
 import { inContext } from "../../context.ts";
 
@@ -42,3 +45,16 @@ export const handle: (req: Request) => Promise<Response> = inContext(
   },
   { take: [conn] },
 );
+
+/**
+ * The answer to a request whose handling failed (no connection within the
+ * pool's timeout, a malformed URL or Host header…): logged, answered 500,
+ * and the server goes on serving.
+ */
+export function onError(err: unknown): Response {
+  console.error("request failed:", err);
+  return new Response("Internal Server Error\n", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
