@@ -226,6 +226,19 @@ export type ProxyControls<T, S extends string = "set"> =
  *
  * @typeParam T The type of the wrapped object.
  * @typeParam S The name of the setter.
+ *
+ * @example Type a module-level proxy
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Proxy } from "./mod.ts";
+ *
+ * interface Db {
+ *   query(sql: string): string;
+ * }
+ * export const db: Proxy<Db> = new Proxy<Db>();
+ * db.setObj({ query: (sql) => `rows of ${sql}` });
+ * assert.equal(db.query("SELECT 1"), "rows of SELECT 1");
+ * ```
  */
 export type Proxy<T, S extends string = "set"> = T & ProxyControls<T, S>;
 

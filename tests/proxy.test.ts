@@ -822,3 +822,47 @@ describe("Proxy: with fun and a pool", () => {
     assert.equal(old.stats().shutdown, true);
   });
 });
+
+describe("Proxy: the production pool options pass through", () => {
+  it("gives maxLifetime, maxWaiting, maxCreating, check, reset and the time limits to its pool", async () => {
+    let resets = 0;
+    let checks = 0;
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      maxSize: 2,
+      maxLifetime: 60_000,
+      maxLifetimeJitter: 0.01,
+      maxWaiting: 1,
+      maxCreating: 1,
+      check: () => void checks++,
+      checkBypass: 0,
+      reset: () => void resets++,
+      hookTimeout: 1000,
+      createTimeout: 2000,
+      backoffInitial: 5,
+      backoffMax: 50,
+      logLevel: "off",
+    });
+    const first = await p._getObj();
+    await p._retObj();
+    const pool = p._pool!;
+    const c = pool.stats().config;
+    assert.equal(c.maxLifetime, 60_000);
+    assert.equal(c.maxWaiting, 1);
+    assert.equal(c.maxCreating, 1);
+    assert.equal(resets, 1, "reset ran on the proxy's return");
+    const again = await p._getObj();
+    assert.equal(again, first);
+    assert.equal(checks, 2, "check ran before each lending of an idle object");
+    // maxWaiting: with both objects lent, one waits, the next is refused
+    const a = await pool.get();
+    const waiting = pool.get();
+    await assert.rejects(
+      pool.get(),
+      (err: Error) => err.name === "OverloadError",
+    );
+    pool.ret(a);
+    pool.ret(await waiting);
+    await p._shutdown();
+  });
+});
