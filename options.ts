@@ -293,12 +293,10 @@ export interface PoolOptions<T> {
    */
   captureStacks?: boolean;
   /**
-   * Measure times: how long `get` calls wait, for `waitTime` and `waitMax`
-   * in {@linkcode Pool.prototype.stats} (`null` when off; `nwaits` and the
-   * other counts are kept either way), and each object's last get and return
-   * (`lastGet`, `lastRet`; also kept when housekeeping or `check` needs a
-   * clock). Costs clock reads, about 0.1-0.2 µs per wait (Deno's clock is
-   * the slowest), as much as a contended hand-over itself.
+   * Measure how long `get` calls wait, for `waitTime` and `waitMax` in
+   * {@linkcode Pool.prototype.stats} (`null` when off; `nwaits` and the other
+   * counts are kept either way). Costs two clock reads per wait, about
+   * 0.1-0.2 µs (Deno's clock is the slowest), as much as the hand-over itself.
    * @default {false}
    */
   timeWaits?: boolean;

@@ -454,7 +454,7 @@ export class Pool<T> implements AsyncDisposable {
         : 0);
     this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
       maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0) ||
-      this.#delay > 0 || timeWaits;
+      this.#delay > 0;
     this.#plainLend = !this.#timed && !captureStacks;
     this.#updatePlainReturn();
     if (this.#delay > 0) {

@@ -496,9 +496,9 @@ describe("Pool: hooks", () => {
 });
 
 describe("Pool: stats", () => {
-  it("records each object's last get and return with timeWaits, null without a clock", async () => {
+  it("records each object's last get and return with housekeeping, null without a clock", async () => {
     await withClock(async (clock) => {
-      const timed = new Pool({ fun: (n) => ({ n }), timeWaits: true });
+      const timed = new Pool({ fun: (n) => ({ n }), delay: 60_000 });
       const plain = new Pool({ fun: (n) => ({ n }) });
       for (const pool of [timed, plain]) {
         const o = await pool.get();
