@@ -811,8 +811,13 @@ export class Pool<T> implements AsyncDisposable {
       (this.#maxSize === 0 || this.#entries.size <= this.#maxSize);
   }
 
-  /** Marks an idle entry as lent. */
-  #lend(e: Entry<T>, stack: string | undefined): void {
+  /**
+   * Marks an idle entry as lent, then runs a housekeeping round if one is
+   * overdue (unless `late`: its borrower does not have it yet, and a round
+   * serving newer waiters must wait until it has, for first come, first
+   * served; the caller runs it then).
+   */
+  #lend(e: Entry<T>, stack: string | undefined, late = false): void {
     this.#lastLent = e;
     e.state = USING;
     e.uses++;
@@ -823,7 +828,7 @@ export class Pool<T> implements AsyncDisposable {
       const now = performance.now();
       e.lastGet = now;
       e.warned = false;
-      if (now >= this.#hkDue) this.#overdueRound();
+      if (!late && now >= this.#hkDue) this.#overdueRound();
     }
   }
 
@@ -924,7 +929,7 @@ export class Pool<T> implements AsyncDisposable {
       if (e.state === DEAD) return this.#requeue(w);
       return this.#makeAvailable(e);
     }
-    this.#lend(e, w.stack);
+    this.#lend(e, w.stack, true);
     if (this.#getter !== undefined) {
       let done = this.#boundHook("getter", this.#getter, e, false);
       if (typeof done !== "number") {
@@ -953,6 +958,8 @@ export class Pool<T> implements AsyncDisposable {
     this.#handing.delete(w);
     this.#settle(w);
     w.resolve(e.obj);
+    // the round #lend left for now, the waiter being served
+    if (this.#timed && performance.now() >= this.#hkDue) this.#overdueRound();
   }
 
   /**

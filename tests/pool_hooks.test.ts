@@ -433,3 +433,35 @@ describe("Options with hooks", () => {
     });
   });
 });
+
+describe("First come, first served through the slow hand-over", () => {
+  it("an overdue round run during a hand-over serves newer waiters after it", async () => {
+    await withClock(async (clock) => {
+      let slow = true;
+      const pool = new Pool<{ n: number }>({
+        fun: (n) => {
+          if (!slow) return { n };
+          slow = false;
+          return new Promise((r) => setTimeout(() => r({ n }), 25));
+        },
+        minSize: 0,
+        maxCreating: 1,
+        maxAvailDelay: 30, // housekeeping every 15 ms, overdue at the hand-over
+        getter: () => {}, // any getter or check takes the slow hand-over
+        logLevel: "off",
+      });
+      try {
+        await clock.tickAsync(50);
+        const order: number[] = [];
+        const a = pool.get().then((o) => (order.push(0), o));
+        const b = pool.get().then((o) => (order.push(1), o));
+        await clock.tickAsync(30);
+        assert.deepEqual(order, [0, 1]);
+        pool.ret(await a);
+        pool.ret(await b);
+      } finally {
+        await shutdownOn(clock, pool);
+      }
+    });
+  });
+});
