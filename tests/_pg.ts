@@ -272,17 +272,35 @@ export class PgServer {
    * Kills up to `limit` random client backends named `prefix…` with
    * pg_terminate_backend, never the same one twice. With `wait`, resolves
    * only once they are gone from pg_stat_activity (backend exit is
-   * asynchronous); else as soon as they are signalled. Resolves with how
+   * asynchronous); else as soon as they are signalled. With `random` (a
+   * seeded PRNG), the victims are the backends sorted by pid from an offset
+   * it draws, instead of the server's random() choice. Resolves with how
    * many were killed.
    */
-  async terminate(prefix: string, limit = 1, wait = false): Promise<number> {
+  async terminate(
+    prefix: string,
+    limit = 1,
+    wait = false,
+    random?: () => number,
+  ): Promise<number> {
+    // one statement per kill, so that a killer keeps up with a fast load
     const rows = await this.query<{ pid: number; ok: boolean }>(
-      `SELECT pid, pg_terminate_backend(pid) AS ok FROM (
+      `WITH candidates AS (
          SELECT pid FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND starts_with(application_name, $1)
-           AND pid <> pg_backend_pid() AND NOT pid = ANY($3::int[])
-         ORDER BY random() LIMIT $2) AS victims`,
-      [prefix, limit, [...this.#killed]],
+           AND pid <> pg_backend_pid() AND NOT pid = ANY($3::int[])),
+       victims AS (
+         SELECT pid FROM candidates
+         ${
+        random === undefined
+          ? "ORDER BY random()"
+          : "ORDER BY pid OFFSET floor($4::float8 * (SELECT count(*) FROM candidates))"
+      }
+         LIMIT $2)
+       SELECT pid, pg_terminate_backend(pid) AS ok FROM victims`,
+      random === undefined
+        ? [prefix, limit, [...this.#killed]]
+        : [prefix, limit, [...this.#killed], random()],
     );
     const pids = rows.filter((r) => r.ok).map((r) => r.pid);
     for (const pid of pids) this.#killed.add(pid);

@@ -3,7 +3,8 @@
 //   shutdown() still exits by itself (background timers are unref'd);
 // - the per-request HTTP example (examples/http) under a load generator
 //   (autocannon) answers every request, leaks no object and keeps the pool
-//   within its bounds.
+//   within its bounds all along (its stats are sampled every 50 ms during
+//   the load).
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -99,6 +100,26 @@ describe(`load on the HTTP example (${runtime})`, () => {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    // the pool's size is sampled all along the load, not only after it
+    let loading = true;
+    const samples: { nobjs: number; creating: number; nusing: number }[] = [];
+    const sampleErrors: string[] = [];
+    const sampler = (async () => {
+      while (loading) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/stats`);
+          const st = await r.json();
+          samples.push({
+            nobjs: st.nobjs,
+            creating: st.creating,
+            nusing: st.nusing,
+          });
+        } catch (err) {
+          sampleErrors.push(String(err));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     const { code, out } = await run(bin("autocannon"), [
       "--json",
       "-c",
@@ -107,7 +128,22 @@ describe(`load on the HTTP example (${runtime})`, () => {
       "3",
       `http://127.0.0.1:${port}/`,
     ], 30_000);
+    loading = false;
+    await sampler;
     assert.equal(code, 0, out);
+    assert.deepEqual(sampleErrors, [], "stats requests during the load failed");
+    assert.ok(samples.length >= 10, `only ${samples.length} samples`);
+    for (const [i, st] of samples.entries()) {
+      assert.ok(
+        st.nobjs + st.creating <= 10,
+        `sample ${i}: nobjs ${st.nobjs} + creating ${st.creating} > maxSize 10`,
+      );
+      assert.ok(
+        st.nusing >= 1 && st.nusing <= st.nobjs,
+        `sample ${i}: nusing ${st.nusing}`,
+      );
+    }
+    const maxObjs = Math.max(...samples.map((st) => st.nobjs + st.creating));
     const result = JSON.parse(out.slice(out.indexOf("{")));
     const served = result.requests.total as number;
     assert.ok(served > 500, `only ${served} requests`);
@@ -127,6 +163,8 @@ describe(`load on the HTTP example (${runtime})`, () => {
           rps: result.requests.average,
           latencyP99: result.latency.p99,
           nobjs: stats.nobjs,
+          samples: samples.length,
+          maxObjsDuringLoad: maxObjs,
           nwaits: stats.nwaits,
           leaked: stats.nusing - 1,
         })
