@@ -8,6 +8,12 @@ import type { Case } from "./_cases.ts";
 export interface Measured {
   c: Case;
   nsPerIter: number;
+  /**
+   * Its ratio to the group's baseline, when given (the median of the
+   * ratios of several runs, each to the baseline of the same run); else
+   * computed from `nsPerIter`.
+   */
+  ratio?: number;
 }
 
 function ns(value: number): string {
@@ -30,7 +36,8 @@ export function table(runtime: string, rows: Measured[]): string {
   for (const r of rows) {
     const perOp = r.nsPerIter / r.c.ops;
     const base = baselines.get(r.c.group);
-    const ratio = base === undefined ? "" : `${(perOp / base).toFixed(2)}×`;
+    const x = r.ratio ?? (base === undefined ? undefined : perOp / base);
+    const ratio = x === undefined ? "" : `${x.toFixed(2)}×`;
     lines.push(
       `| ${r.c.group} | ${r.c.name}${r.c.baseline ? " (baseline)" : ""} | ${
         ns(perOp)

@@ -1,10 +1,13 @@
 // The Pool benchmarks on Bun and Node (and Deno), with mitata over the same
 // cases as pool_bench.ts (see _cases.ts):
 //
-//   bun bench/mitata.ts [filter]
+//   bun bench/mitata.ts [filter] [--json=out.json]
 //   node bench/mitata.ts [filter]             # add --expose-gc for a GC
 //                                             # between cases
 //   deno run -A bench/mitata.ts [filter]
+//
+// --json writes the measured rows for report.ts, which gives the median of
+// several runs.
 //
 // `filter` is a regular expression matched against "group: name". After
 // mitata's own report (time per iteration), a table gives the time per
@@ -79,4 +82,21 @@ benchmarks.forEach((trial, i) => {
 });
 console.log(`\nTime per operation, ${runtime}:\n`);
 console.log(table(runtime, rows));
+
+// --json=<path>: the rows for report.ts, which takes the median of runs
+const json = args.find((a) => a.startsWith("--json="))?.slice(7);
+if (json !== undefined) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(
+    json,
+    JSON.stringify({
+      runtime,
+      rows: rows.map((r) => ({
+        group: r.c.group,
+        name: r.c.name,
+        nsPerIter: r.nsPerIter,
+      })),
+    }),
+  );
+}
 if (proxySink() === -1) console.log("unreachable");
