@@ -1098,10 +1098,14 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         const fn = (slot.obj as Record<PropertyKey, unknown>)[prop];
         if (fn === slot.lastFn) return slot.lastGiven;
         return state.given(slot, prop, fn);
-      } else if (
-        typeof prop === "string" &&
-        (prop.charCodeAt(0) === 95 || prop.charCodeAt(0) === setChar)
-      ) {
+      } else if (typeof prop === "string") {
+        const first = prop.charCodeAt(0);
+        if (first !== 95 && first !== setChar) {
+          // not a control's name: a data property is given as it is
+          const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
+          if (typeof value !== "function" && prop !== "toJSON") return value;
+          return state.given(slot, prop, value);
+        }
         // a name that may be one of the controls ("_..." or the setters)
         const control = controls.get(prop);
         if (control !== undefined) return control;
