@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import type pg from "pg";
 import { Pool, type PoolOptions } from "../mod.ts";
-import { recordingLogger } from "./_helpers.ts";
+import { prng, recordingLogger } from "./_helpers.ts";
 import { type PgServer, pgUnavailable, sleep, startPg } from "./_pg.ts";
 
 const unavailable = pgUnavailable();
@@ -36,18 +36,6 @@ function runtime(): string {
   if (g.Deno) return `deno ${g.Deno.version.deno}`;
   if (g.Bun) return `bun ${g.Bun.version}`;
   return `node ${process.versions.node}`;
-}
-
-/** A small seeded PRNG (mulberry32), so that a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Resolves once `cond()` holds (polled), or fails after `timeout` ms. */

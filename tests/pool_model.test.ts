@@ -54,7 +54,7 @@ import {
   type PoolOptions,
   TimeoutError,
 } from "../mod.ts";
-import { type Clock, fakeClock } from "./_helpers.ts";
+import { type Clock, fakeClock, prng } from "./_helpers.ts";
 
 // ------------------------------------------------------------------ cases
 
@@ -339,18 +339,6 @@ function caseArb(
 const env = (globalThis as {
   process?: { env: Record<string, string | undefined> };
 }).process?.env ?? {};
-
-/** A small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A failure the test injects on purpose. */
 class Injected extends Error {
