@@ -49,8 +49,8 @@ count() { # name, log → "N passed, M failed"
     echo "${p:-0} passed ${f:-?} failed" ;;
   workerd | chromium)
     local line
-    line=$(grep -E "^$1 +(ok|FAIL) " "$2" | tail -1 |
-      grep -oE '[0-9]+ passed [0-9]+ failed')
+    line=$(grep -E "^$1 +(ok|FAIL|skip) " "$2" | tail -1 |
+      grep -oE '[0-9]+ passed [0-9]+ failed( +\(.*\))?')
     echo "${line:-0 passed ? failed}" ;;
   *) tail -1 "$2" ;;
   esac
