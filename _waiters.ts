@@ -368,7 +368,7 @@ export class Deadlines<T> {
     if (list.head === null) {
       this.#lists.delete(list.timeout);
       this.#removeAt(list.index);
-    } else if (wasHead) this.#down(list.index);
+    } else if (wasHead && this.#heap.length > 1) this.#down(list.index);
   }
 
   #key(i: number): number {
