@@ -25,6 +25,15 @@ run() { # name, command…
     summary+=("$(printf '%-9s ok    %s (%ss)' "$name" "$counts" "$secs")")
   else
     status=1
+    # the first failure (its cause may be far from the end), then the end
+    local first
+    first=$(grep -nE '^ *(✖|not ok|FAIL|\(fail\)|error:)|failing tests' \
+      "$logs/$name.log" | head -1 | cut -d: -f1)
+    if [ -n "$first" ]; then
+      echo "-- from the first failure (line $first):"
+      sed -n "${first},$((first + 80))p" "$logs/$name.log"
+      echo "-- the end:"
+    fi
     tail -n 60 "$logs/$name.log"
     summary+=("$(printf '%-9s FAIL  %s (%ss, exit %s)' "$name" "$counts" "$secs" "$rc")")
   fi

@@ -340,6 +340,14 @@ const env = (globalThis as {
   process?: { env: Record<string, string | undefined> };
 }).process?.env ?? {};
 
+/** The process, for its error events, where there is one (all three). */
+const proc = (globalThis as {
+  process?: {
+    on?(event: string, listener: (err: unknown) => void): unknown;
+    off?(event: string, listener: (err: unknown) => void): unknown;
+  };
+}).process;
+
 /** A failure the test injects on purpose. */
 class Injected extends Error {
   override name = "Injected";
@@ -465,6 +473,16 @@ async function runScenario(
     log(`PROBLEM ${s}`);
     problems.push(`${s} (t=${now()})`);
   };
+  // An error escaping the pool (or this test) while the case runs is a
+  // problem of this case, reported with its seed: left to the test runner,
+  // it would fail the whole test and let the next one start while this case
+  // still runs, its virtual clock installed.
+  const escaped = (what: string) => (err: unknown) =>
+    problem(`${what}: ${err instanceof Error ? err.stack : String(err)}`);
+  const onRejection = escaped("unhandled rejection");
+  const onException = escaped("uncaught exception");
+  proc?.on?.("unhandledRejection", onRejection);
+  proc?.on?.("uncaughtException", onException);
   const created: Obj[] = [];
   const funCalls: FunCall[] = [];
   const openerCalls: OpenerCall[] = [];
@@ -791,6 +809,8 @@ async function runScenario(
     // a refused configuration must not leave the clock or the PRNG behind
     clock.uninstall();
     Math.random = realRandom;
+    proc?.off?.("unhandledRejection", onRejection);
+    proc?.off?.("uncaughtException", onException);
     throw err;
   }
 
@@ -1351,6 +1371,8 @@ async function runScenario(
     } finally {
       clock.uninstall();
       Math.random = realRandom;
+      proc?.off?.("unhandledRejection", onRejection);
+      proc?.off?.("uncaughtException", onException);
     }
   }
 }
