@@ -468,19 +468,23 @@ describe("Pool with a real PostgreSQL (issues 4 and 9)", { skip }, () => {
         assert.ok(stopping);
         const failedOnes = outcomes.filter((o) => o.error !== undefined);
         // the outage hits when the server terminates its backends, a moment
-        // after pg_ctl is called: the first failure marks it
+        // after pg_ctl is called (the first failure marks it), and they die
+        // one after the other until the server is down: a request started
+        // meanwhile on a client whose backend still lived was in flight when
+        // its backend went. Once the server is down, every request waits.
         const hitAt = Math.min(...failedOnes.map((o) => o.end));
         const failedInFlight = failedOnes.filter((o) =>
-          o.start <= hitAt
+          o.start <= stoppedAt
         ).length;
         const failedStartedDuringOutage = failedOnes.filter((o) =>
-          o.start > hitAt && o.start < upAt
+          o.start > stoppedAt && o.start < upAt
         ).length;
         const failedStartedAfterRecovery = failedOnes.filter((o) =>
           o.start >= upAt
         ).length;
-        const failedEndedAfterRecovery =
-          failedOnes.filter((o) => o.end >= upAt).length;
+        const failedEndedAfterRecovery = failedOnes.filter((o) =>
+          o.end >= upAt
+        ).length;
         // the requests that waited through the outage
         const servedOnes = outcomes.filter((o) => o.error === undefined);
         const waitedThrough = servedOnes.filter((o) =>
