@@ -296,7 +296,7 @@ export interface PoolOptions<T> {
    * Measure how long `get` calls wait, for `waitTime` and `waitMax` in
    * {@linkcode Pool.prototype.stats} (`null` when off; `nwaits` and the other
    * counts are kept either way). Costs two clock reads per wait, about
-   * 0.1-0.2 µs (Deno's clock is the slowest), as much as the hand-over itself.
+   * 0.1-0.5 µs (Deno's clock is the slowest), as much as a hand-over or more.
    * @default {false}
    */
   timeWaits?: boolean;
