@@ -2132,8 +2132,13 @@ export class Pool<T> implements AsyncDisposable {
       ? "tracer"
       : undefined;
     try {
-      if (this.#statsHook !== undefined) data.stats = this.#statsHook(e.obj);
-      else if (this.#tracer !== undefined) {
+      if (this.#statsHook !== undefined) {
+        const value = this.#statsHook(e.obj);
+        // what JSON cannot hold (a BigInt, a cycle) would make String(pool)
+        // and JSON.stringify(pool) throw: it is caught here, once per object
+        JSON.stringify(value);
+        data.stats = value;
+      } else if (this.#tracer !== undefined) {
         data.trace = String(this.#tracer(e.obj));
       } else data.str = String(e.obj);
     } catch (err) {

@@ -493,6 +493,22 @@ describe("Pool: hooks", () => {
       plain.shutdown(),
     ]);
   });
+
+  it("keeps String(pool) working when a stats hook gives what JSON cannot hold", async () => {
+    const log = recordingLogger();
+    const pool = new Pool({
+      fun: (n) => ({ n }),
+      logger: log,
+      // a JavaScript caller is not held by the JsonValue type
+      stats: ((o: { n: number }) => ({ big: BigInt(o.n) })) as never,
+    });
+    const parsed = JSON.parse(String(pool));
+    assert.equal(parsed.avail[0].stats, undefined);
+    assert.match(parsed.avail[0].str, /^stats hook threw: .*BigInt/i);
+    assert.match(log.at("error").join("\n"), /stats hook threw on object #0/);
+    assert.equal(JSON.parse(JSON.stringify({ pool })).pool.nobjs, 1);
+    await pool.shutdown();
+  });
 });
 
 describe("Pool: stats", () => {
