@@ -518,12 +518,8 @@ export class Pool<T> implements AsyncDisposable {
           (options.timeout === undefined ||
             (typeof options.timeout === "number" && options.timeout >= 0))))
     ) {
-      let e = idle.pop()!;
-      if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
-        // expired while idle: retire it and try the next one
-        e = this.#retireExpired(e)!;
-        if (e === undefined) return this.#getSlow(options);
-      }
+      // (plainGet means no maxLifetime: no object here can have expired)
+      const e = idle.pop()!;
       if (this.#plainLend) {
         e.state = USING;
         e.uses++;
