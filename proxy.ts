@@ -1059,9 +1059,6 @@ function emptyValue<T>(state: ProxyState<T>, prop: PropertyKey): unknown {
   return NOT_SPECIAL;
 }
 
-/** No property key: what `lastData` starts as. */
-const NO_KEY: unique symbol = Symbol("no key");
-
 function hasObject<T>(state: ProxyState<T>): boolean {
   return state.fun !== undefined || state.shared.has;
 }
@@ -1069,10 +1066,6 @@ function hasObject<T>(state: ProxyState<T>): boolean {
 function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
   const controls = state.controls;
   const setChar = state.setName.charCodeAt(0);
-  // the data property read last through the shared slot: a name found not
-  // to be a control's stays so (the controls are fixed), so a repeated read
-  // skips that test
-  let lastData: PropertyKey = NO_KEY;
   const traps: ProxyHandler<object> = {
     get(_target, prop) {
       let slot = state.shared;
@@ -1105,19 +1098,12 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         const fn = (slot.obj as Record<PropertyKey, unknown>)[prop];
         if (fn === slot.lastFn) return slot.lastGiven;
         return state.given(slot, prop, fn);
-      } else if (prop === lastData) {
-        const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
-        if (typeof value !== "function") return value;
-        return state.given(slot, prop, value);
       } else if (typeof prop === "string") {
         const first = prop.charCodeAt(0);
         if (first !== 95 && first !== setChar) {
           // not a control's name: a data property is given as it is
           const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
-          if (typeof value !== "function" && prop !== "toJSON") {
-            lastData = prop;
-            return value;
-          }
+          if (typeof value !== "function" && prop !== "toJSON") return value;
           return state.given(slot, prop, value);
         }
         // a name that may be one of the controls ("_..." or the setters)
