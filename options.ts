@@ -188,7 +188,11 @@ export interface PoolOptions<T> {
    * `healthTimeout`; bad objects are closed.
    */
   health?: CheckHook<T>;
-  /** A JSON-compatible description of one object, for `stats()`. */
+  /**
+   * A JSON-compatible description of one object, for `stats()`. A value
+   * JSON cannot hold (a BigInt, a cycle) is logged as an error and shown as
+   * such for that object, so that `String(pool)` still works.
+   */
   stats?: (obj: T) => JsonValue;
   /** A short debug string for one object, for logs and `stats()`. */
   tracer?: (obj: T) => string;
