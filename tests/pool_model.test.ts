@@ -1418,38 +1418,23 @@ const RUNS = { general: runs(1000), churn: runs(500), shutdown: runs(500) };
 const LIMIT = { timeout: 300_000 };
 
 describe("Pool model", () => {
-  it(
-    `keeps its invariants under random interleavings (${RUNS.general} runs)`,
-    LIMIT,
-    async () => {
+  const properties = [
+    [
+      "keeps its invariants under random interleavings",
+      generalCase,
+      RUNS.general,
+    ],
+    ["keeps them with a bounded pool under churn", churnCase, RUNS.churn],
+    ["settles everything when shut down mid-run", shutdownCase, RUNS.shutdown],
+  ] as const;
+  for (const [name, arbitrary, numRuns] of properties) {
+    it(`${name} (${numRuns} runs)`, LIMIT, async () => {
       await fc.assert(
-        fc.asyncProperty(generalCase, (c) => runScenario(c)),
-        params(RUNS.general),
+        fc.asyncProperty(arbitrary, (c) => runScenario(c)),
+        params(numRuns),
       );
-    },
-  );
-
-  it(
-    `keeps them with a bounded pool under churn (${RUNS.churn} runs)`,
-    LIMIT,
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(churnCase, (c) => runScenario(c)),
-        params(RUNS.churn),
-      );
-    },
-  );
-
-  it(
-    `settles everything when shut down mid-run (${RUNS.shutdown} runs)`,
-    LIMIT,
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(shutdownCase, (c) => runScenario(c)),
-        params(RUNS.shutdown),
-      );
-    },
-  );
+    });
+  }
 
   it(
     "replays a case exactly (virtual time, seeded Math.random)",
