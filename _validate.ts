@@ -138,6 +138,52 @@ export function checkSignal(what: string, name: string, value: unknown): void {
   }
 }
 
+/**
+ * The known key a misspelt `key` most likely meant: equal but for case and
+ * underscores, else within two edits (Damerau-Levenshtein: an insertion, a
+ * deletion, a change or a swap of two neighbours each count one), and at
+ * most a third of the key's length; `undefined` when none is that close.
+ */
+export function nearKey(
+  key: string,
+  known: Iterable<string>,
+): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/_/g, "");
+  const k = norm(key);
+  let best: string | undefined;
+  let bestDistance = Math.min(2, Math.floor(k.length / 3));
+  for (const candidate of known) {
+    const d = editDistance(k, norm(candidate), bestDistance);
+    if (d === 0) return candidate;
+    if (d <= bestDistance && (best === undefined || d < bestDistance)) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Damerau-Levenshtein distance (optimal string alignment), capped at max+1. */
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, prev2[j - 2] + 1);
+      }
+      row.push(d);
+    }
+    prev2 = prev;
+    prev = row;
+  }
+  return prev[b.length];
+}
+
 /** Rejects keys that are not in `known`, suggesting a near match. */
 export function checkKnownKeys(
   what: string,
@@ -146,11 +192,12 @@ export function checkKnownKeys(
 ): void {
   for (const key of Object.keys(options)) {
     if (known.has(key)) continue;
-    const lower = key.toLowerCase().replace(/_/g, "");
-    const near = [...known].find((k) => k.toLowerCase() === lower);
+    const near = nearKey(key, known);
     throw new TypeError(
       `${what} as '${key}' is not a known option${
-        near ? `: did you mean '${near}'?` : ""
+        near !== undefined
+          ? `: did you mean '${near}'?`
+          : `; the known options are ${[...known].join(", ")}`
       }`,
     );
   }

@@ -13,8 +13,10 @@ import {
   checkFunction,
   checkKnownKeys,
   checkOneOf,
+  checkOptionsObject,
   checkPositiveCount,
   checkRatio,
+  checkSignal,
   checkTimeout,
   show,
 } from "./_validate.ts";
@@ -689,4 +691,126 @@ export function resolvePoolOptions<T>(
     captureStacks,
     timeWaits,
   };
+}
+
+// ------------------------------------------------ options of each call
+
+const WAIT_KEYS: ReadonlySet<string> = new Set(["timeout", "signal"]);
+const RET_KEYS: ReadonlySet<string> = new Set(["broken", "suspect"]);
+const RESIZE_KEYS: ReadonlySet<string> = new Set(["minSize", "maxSize"]);
+const SHUTDOWN_KEYS: ReadonlySet<string> = new Set(["timeout"]);
+
+/**
+ * What a wait (`get`, `ready`, a context's `take`) is limited by.
+ * @internal
+ */
+export interface WaitLimits {
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Checks the options of a wait ({@linkcode GetOptions}, {@linkcode
+ * ReadyOptions}): an object with only `timeout` and `signal`, each of its
+ * type, as strictly as the constructor's.
+ *
+ * @param what The start of error messages ("Cannot get an object").
+ * @param options The options as given (`undefined` for none).
+ * @param timeout The timeout when the options give none.
+ * @returns The limits of the wait.
+ * @throws {TypeError} Not an object, an unknown key, or a wrong type.
+ * @throws {RangeError} A negative or NaN timeout.
+ * @internal
+ */
+export function resolveWaitOptions(
+  what: string,
+  options: unknown,
+  timeout: number,
+): WaitLimits {
+  if (options === undefined) return { timeout, signal: undefined };
+  checkOptionsObject(what, options, WAIT_KEYS);
+  const o = options as GetOptions;
+  if (o.timeout !== undefined) {
+    checkTimeout(what, "timeout", o.timeout);
+    timeout = o.timeout;
+  }
+  if (o.signal !== undefined) checkSignal(what, "signal", o.signal);
+  return { timeout, signal: o.signal };
+}
+
+/**
+ * How an object comes back, from {@linkcode RetOptions}: `0` normal, `1`
+ * suspect (through `health` first), `2` broken (closed).
+ *
+ * @param options The options as given (`undefined` for none).
+ * @returns 0, 1 or 2.
+ * @throws {TypeError} Not an object, an unknown key, or not a boolean.
+ * @internal
+ */
+export function resolveRetOptions(options: unknown): 0 | 1 | 2 {
+  if (options === undefined) return 0;
+  const what = "Cannot give the object back";
+  checkOptionsObject(what, options, RET_KEYS);
+  const { broken, suspect } = options as RetOptions;
+  if (broken !== undefined) checkBoolean(what, "broken", broken);
+  if (suspect !== undefined) checkBoolean(what, "suspect", suspect);
+  return broken === true ? 2 : suspect === true ? 1 : 0;
+}
+
+/**
+ * Checks {@linkcode ResizeOptions} and applies them to the current sizes.
+ *
+ * @param options The options as given.
+ * @param minSize The current `minSize`.
+ * @param maxSize The current `maxSize`.
+ * @returns The new sizes.
+ * @throws {TypeError} Not an object, an unknown key, or not a number.
+ * @throws {RangeError} A negative size, or `minSize > maxSize`.
+ * @internal
+ */
+export function resolveResizeOptions(
+  options: unknown,
+  minSize: number,
+  maxSize: number,
+): { minSize: number; maxSize: number } {
+  const what = "Cannot resize pool";
+  checkOptionsObject(what, options, RESIZE_KEYS);
+  const o = options as ResizeOptions;
+  if (o.minSize !== undefined) {
+    checkCount(what, "minSize", o.minSize);
+    minSize = o.minSize;
+  }
+  if (o.maxSize !== undefined) {
+    checkCount(what, "maxSize", o.maxSize);
+    maxSize = o.maxSize;
+  }
+  if (maxSize > 0 && minSize > maxSize) {
+    throw new RangeError(
+      `${what} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+    );
+  }
+  return { minSize, maxSize };
+}
+
+/**
+ * Checks {@linkcode ShutdownOptions}.
+ *
+ * @param options The options as given (`undefined` for none).
+ * @param timeout The pool's `shutdownTimeout`.
+ * @returns The time limit of the shutdown.
+ * @throws {TypeError} Not an object, an unknown key, or not a number.
+ * @throws {RangeError} A negative or NaN timeout.
+ * @internal
+ */
+export function resolveShutdownOptions(
+  options: unknown,
+  timeout: number,
+): number {
+  if (options === undefined) return timeout;
+  const what = "Cannot shut down";
+  checkOptionsObject(what, options, SHUTDOWN_KEYS);
+  const o = options as ShutdownOptions;
+  if (o.timeout === undefined) return timeout;
+  checkTimeout(what, "timeout", o.timeout);
+  return o.timeout;
 }

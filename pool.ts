@@ -25,6 +25,10 @@ import {
   type ReadyOptions,
   type ResizeOptions,
   resolvePoolOptions,
+  resolveResizeOptions,
+  resolveRetOptions,
+  resolveShutdownOptions,
+  resolveWaitOptions,
   type RetOptions,
   type ShutdownOptions,
 } from "./options.ts";
@@ -43,13 +47,7 @@ import {
   MAX_TIMER_DELAY,
   settleWithin,
 } from "./_timers.ts";
-import {
-  checkCount,
-  checkOptionsObject,
-  checkSignal,
-  checkTimeout,
-  show,
-} from "./_validate.ts";
+import { show } from "./_validate.ts";
 
 // Entry states
 const IDLE = 0;
@@ -101,15 +99,26 @@ interface ReadyWaiter {
 }
 
 const WHAT = "Cannot create pool";
-const READY_KEYS: ReadonlySet<string> = new Set(["timeout", "signal"]);
-const RESIZE_KEYS: ReadonlySet<string> = new Set(["minSize", "maxSize"]);
 let poolCount = 0;
 
-/** A signal not aborted, as far as the fast path of `get` need know. */
-function isLiveSignal(signal: AbortSignal): boolean {
-  return typeof signal === "object" && signal !== null &&
-    signal.aborted === false &&
-    typeof signal.addEventListener === "function";
+/**
+ * Whether the fast path of `get` may take these options as they are: an
+ * object with nothing but a valid `timeout` and a live `signal`. Anything
+ * else takes the slow path, which refuses what is wrong with a message
+ * naming it (an unknown key, a wrong type, `null`).
+ */
+function isPlainWait(options: GetOptions): boolean {
+  if (typeof options !== "object" || options === null) return false;
+  for (const key in options) {
+    if (key !== "timeout" && key !== "signal") return false;
+  }
+  const { timeout, signal } = options;
+  return (timeout === undefined ||
+    (typeof timeout === "number" && timeout >= 0)) &&
+    (signal === undefined ||
+      (typeof signal === "object" && signal !== null &&
+        signal.aborted === false &&
+        typeof signal.addEventListener === "function"));
 }
 
 /**
@@ -512,11 +521,7 @@ export class Pool<T> implements AsyncDisposable {
     // synchronously here).
     if (
       idle.length !== 0 && this.#plainGet &&
-      (options === undefined ||
-        (typeof options === "object" && options !== null &&
-          (options.signal === undefined || isLiveSignal(options.signal)) &&
-          (options.timeout === undefined ||
-            (typeof options.timeout === "number" && options.timeout >= 0))))
+      (options === undefined || isPlainWait(options))
     ) {
       // (plainGet means no maxLifetime: no object here can have expired)
       const e = idle.pop()!;
@@ -538,24 +543,16 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #getSlow(options: GetOptions | undefined): Promise<T> {
-    let timeout = this.#timeout;
+    let timeout: number;
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      try {
-        // no check of unknown keys: the fast path cannot afford one, and a
-        // get must not fail only when it has to wait
-        checkOptionsObject("Cannot get an object", options);
-        if (options.timeout !== undefined) {
-          checkTimeout("Cannot get an object", "timeout", options.timeout);
-          timeout = options.timeout;
-        }
-        if (options.signal !== undefined) {
-          checkSignal("Cannot get an object", "signal", options.signal);
-          signal = options.signal;
-        }
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    try {
+      ({ timeout, signal } = resolveWaitOptions(
+        "Cannot get an object",
+        options,
+        this.#timeout,
+      ));
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (this.#closed) {
       return Promise.reject(
@@ -1200,15 +1197,11 @@ export class Pool<T> implements AsyncDisposable {
         return;
       }
     }
+    // refused before anything changes: the object stays lent to its caller
+    const how = resolveRetOptions(options);
     return this.#giveBack(
       obj,
-      options === undefined || options === null
-        ? NORMAL
-        : options.broken === true
-        ? BROKEN
-        : options.suspect === true && this.#health !== undefined
-        ? SUSPECT
-        : NORMAL,
+      how === SUSPECT && this.#health === undefined ? NORMAL : how,
     );
   }
 
@@ -1867,19 +1860,37 @@ export class Pool<T> implements AsyncDisposable {
 
   #retireIdle(now: number): void {
     if (this.#maxLifetime !== 0) {
-      for (const e of [...this.#idle]) {
-        if (now >= e.expires) this.#destroy(e, "lifetime");
+      for (const e of this.#takeIdle(Infinity, (e) => now >= e.expires)) {
+        this.#destroy(e, "lifetime");
       }
     }
-    if (this.#maxAvailDelay !== 0) {
-      // oldest idle first: the idle stack's bottom
-      for (const e of [...this.#idle]) {
-        if (this.#entries.size <= this.#minSize) break;
-        if (now - e.lastRet >= this.#maxAvailDelay) {
-          this.#destroy(e, "recycled");
-        }
-      }
+    const above = this.#entries.size - this.#minSize;
+    if (this.#maxAvailDelay !== 0 && above > 0) {
+      const idleFor = this.#maxAvailDelay;
+      for (
+        const e of this.#takeIdle(above, (e) => now - e.lastRet >= idleFor)
+      ) this.#destroy(e, "recycled");
     }
+  }
+
+  /**
+   * Takes off the idle stack up to `max` entries that `pred` accepts,
+   * oldest first (the stack's bottom), in one pass: closing n idle objects
+   * costs O(n), not O(n) each. They are BUSY, for the caller to close.
+   */
+  #takeIdle(max: number, pred?: (e: Entry<T>) => boolean): Entry<T>[] {
+    const idle = this.#idle;
+    const taken: Entry<T>[] = [];
+    let kept = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const e = idle[i];
+      if (taken.length < max && (pred === undefined || pred(e))) {
+        e.state = BUSY;
+        taken.push(e);
+      } else idle[kept++] = e;
+    }
+    idle.length = kept;
+    return taken;
   }
 
   async #healthRound(): Promise<void> {
@@ -1923,22 +1934,16 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   ready(options?: ReadyOptions): Promise<void> {
-    let timeout = Infinity;
+    let timeout: number;
     let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      try {
-        checkOptionsObject("Cannot wait for the pool", options, READY_KEYS);
-        if (options.timeout !== undefined) {
-          checkTimeout("Cannot wait for the pool", "timeout", options.timeout);
-          timeout = options.timeout;
-        }
-        if (options.signal !== undefined) {
-          checkSignal("Cannot wait for the pool", "signal", options.signal);
-          signal = options.signal;
-        }
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    try {
+      ({ timeout, signal } = resolveWaitOptions(
+        "Cannot wait for the pool",
+        options,
+        Infinity,
+      ));
+    } catch (err) {
+      return Promise.reject(err);
     }
     if (this.#closed) {
       return Promise.reject(new PoolError(`Pool ${this.id} is shut down`));
@@ -2056,8 +2061,10 @@ export class Pool<T> implements AsyncDisposable {
    * lent ones as they come back.
    *
    * @param options The new sizes; those left out stay.
-   * @throws {TypeError} A size is not a number.
+   * @throws {TypeError} Not an object, an unknown key, or a size that is
+   * not a number.
    * @throws {RangeError} A size is negative or `minSize > maxSize`.
+   * @throws {PoolError} The pool is shut down.
    *
    * @example Grow for a busy hour
    * ```ts
@@ -2071,25 +2078,22 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   resize(options: ResizeOptions): void {
-    const what = "Cannot resize pool";
-    checkOptionsObject(what, options, RESIZE_KEYS);
-    const { minSize = this.#minSize, maxSize = this.#maxSize } = options;
-    checkCount(what, "minSize", minSize);
-    checkCount(what, "maxSize", maxSize);
-    if (maxSize > 0 && minSize > maxSize) {
-      throw new RangeError(
-        `${what} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+    const { minSize, maxSize } = resolveResizeOptions(
+      options,
+      this.#minSize,
+      this.#maxSize,
+    );
+    if (this.#closed) {
+      throw new PoolError(
+        `Cannot resize pool ${this.id}: it is shut down and holds no objects; create a new pool`,
       );
     }
     this.#minSize = minSize;
     this.#maxSize = maxSize;
-    if (this.#closed) return;
-    if (maxSize !== 0) {
+    const excess = this.#entries.size - maxSize;
+    if (maxSize !== 0 && excess > 0) {
       // oldest idle first
-      for (const e of [...this.#idle]) {
-        if (this.#entries.size <= maxSize) break;
-        this.#destroy(e, "resized");
-      }
+      for (const e of this.#takeIdle(excess)) this.#destroy(e, "resized");
     }
     // still above maxSize: returns take the slow path that retires them
     this.#updatePlainReturn();
@@ -2279,7 +2283,12 @@ export class Pool<T> implements AsyncDisposable {
    * no timer is left behind.
    *
    * @param options `timeout` overrides the pool's `shutdownTimeout`.
-   * @returns Resolves when done; never rejects.
+   * @returns Resolves when done. It rejects only when `options` are wrong
+   * (checked on every call, before anything happens): never because of
+   * what hooks or borrowers do.
+   * @throws {TypeError} `options` is not an object, has an unknown key, or
+   * a `timeout` that is not a number.
+   * @throws {RangeError} A negative or NaN `timeout`.
    *
    * @example Shut down at exit
    * ```ts
@@ -2297,16 +2306,14 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
-    let limit = this.#shutdownTimeout;
-    if (options?.timeout !== undefined) {
-      try {
-        checkTimeout("Cannot shut down", "timeout", options.timeout);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      limit = options.timeout;
+    let limit: number;
+    try {
+      // checked on every call, the first or not
+      limit = resolveShutdownOptions(options, this.#shutdownTimeout);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
     this.#shutdownPromise = this.#shutdown(limit);
     return this.#shutdownPromise;
   }

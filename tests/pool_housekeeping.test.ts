@@ -1096,12 +1096,15 @@ describe("resize()", () => {
     });
   });
 
-  it("after shutdown only records the sizes", async () => {
+  it("after shutdown is refused with PoolError, and changes nothing", async () => {
     const b = new Backend();
     const pool = new Pool({ fun: b.fun, minSize: 1 });
     await pool.shutdown();
-    pool.resize({ minSize: 5 });
-    assert.equal(pool.stats().config.minSize, 5);
+    assert.throws(
+      () => pool.resize({ minSize: 5 }),
+      (err) => err instanceof PoolError && /shut down/.test(err.message),
+    );
+    assert.equal(pool.stats().config.minSize, 1);
     assert.equal(b.calls, 1, "nothing created");
   });
 });

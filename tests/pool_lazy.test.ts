@@ -211,10 +211,12 @@ describe("Pool: retries during a long outage", () => {
 });
 
 describe("Pool: edge arguments", () => {
-  it("accepts ret(obj, null) as a plain return", async () => {
+  it("refuses ret(obj, null), leaving the object lent; a plain ret then works", async () => {
     const pool = new Pool({ fun: (n: number) => ({ n }) });
     const o = await pool.get();
-    assert.doesNotThrow(() => pool.ret(o, null as never));
+    assert.throws(() => pool.ret(o, null as never), TypeError);
+    assert.equal(pool.stats().nusing, 1);
+    pool.ret(o);
     assert.equal(pool.stats().navail, 1);
     await pool.shutdown();
   });

@@ -699,13 +699,16 @@ describe("Pool options: arguments of ready(), resize(), shutdown()", () => {
     assert.equal(pool.stats().shutdown, true);
   });
 
-  it("ret() with a broken flag that is not true returns normally", async () => {
+  it("ret() with a broken flag that is not a boolean is refused; the object stays lent", async () => {
     const pool = make({});
     const o = await pool.get();
-    pool.ret(o, { broken: "yes" as unknown as boolean });
-    await flush();
-    assert.equal(pool.stats().navail, 1);
-    assert.equal(pool.stats().closedBy.broken, 0);
+    assert.throws(
+      () => pool.ret(o, { broken: "yes" as unknown as boolean }),
+      /'broken' must be a boolean: current value is "yes"/,
+    );
+    assert.equal(pool.stats().nusing, 1);
+    pool.ret(o, { broken: true });
+    assert.equal(pool.stats().closedBy.broken, 1);
     await pool.shutdown();
   });
 });
