@@ -5,20 +5,28 @@
  * @module
  */
 
-import type { RetOptions } from "./options.ts";
-// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
-import type { Pool } from "./pool.ts";
-
-/** What a lease needs of its pool. */
-interface Lender<T> {
-  ret(obj: T, options?: RetOptions): void | Promise<void>;
-}
+/**
+ * How a lease's object goes back to its pool: `0` as it is, `1` suspect
+ * (through `health` first), `2` broken (closed).
+ * @internal
+ */
+export type GiveBack = (how: 0 | 1 | 2) => void | Promise<void>;
 
 /**
- * One object lent by {@linkcode Pool.prototype.lease}; it goes back to the
- * pool when the lease is disposed (`await using`, `using`) or released,
- * exactly once. A disposer cannot see whether its scope threw, so mark the
- * lease broken explicitly when the object must not be lent again.
+ * Gives a lease's object back as suspect or broken: for the pool's own
+ * helpers (a context that ends with an error), not part of the public API.
+ * @internal
+ */
+export let releaseAs: <T>(lease: Lease<T>, how: 0 | 1 | 2) => Promise<void>;
+
+/**
+ * One object lent by `pool.lease()`; it goes back to the pool when the
+ * lease is disposed (`await using`, `using`) or released, exactly once, and
+ * only if this lend is still under way: an object already given back with
+ * `pool.ret()` (and perhaps lent to someone else since) is not given back
+ * twice (a warning says so). A disposer cannot see whether its scope threw,
+ * so mark the lease broken explicitly when the object must not be lent
+ * again.
  *
  * @typeParam T The type of the pooled object.
  *
@@ -40,20 +48,23 @@ interface Lender<T> {
 export class Lease<T> implements AsyncDisposable, Disposable {
   /** The lent object. */
   readonly obj: T;
-  readonly #pool: Lender<T>;
+  readonly #giveBack: GiveBack;
   #broken = false;
   #released = false;
 
+  static {
+    releaseAs = (lease, how) => lease.#release(how);
+  }
+
   /**
-   * Made by {@linkcode Pool.prototype.lease}; you do not build leases
-   * yourself.
+   * Made by `pool.lease()`; you do not build leases yourself.
    *
-   * @param pool The lending pool.
    * @param obj The lent object.
+   * @param giveBack Gives this lend's object back to its pool.
    */
-  constructor(pool: Lender<T>, obj: T) {
-    this.#pool = pool;
+  constructor(obj: T, giveBack: GiveBack) {
     this.obj = obj;
+    this.#giveBack = giveBack;
   }
 
   /** Whether the object was given back already. */
@@ -104,13 +115,14 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    * ```
    */
   release(): Promise<void> {
+    return this.#release(this.#broken ? 2 : 0);
+  }
+
+  #release(how: 0 | 1 | 2): Promise<void> {
     if (this.#released) return Promise.resolve();
     this.#released = true;
     try {
-      const back = this.#pool.ret(
-        this.obj,
-        this.#broken ? { broken: true } : undefined,
-      );
+      const back = this.#giveBack(this.#broken ? 2 : how);
       return back === undefined ? Promise.resolve() : Promise.resolve(back);
     } catch (err) {
       return Promise.reject(err);

@@ -752,28 +752,62 @@ export class Pool<T> implements AsyncDisposable {
       );
     }
     const obj = await this.get(options);
+    // the lend this use() made: it gives back that one, and no other
+    const e = this.#lentEntry(obj);
+    const lend = e.uses;
     let result: R | PromiseLike<R>;
     try {
       // a sync fn, and a sync return, cost no extra turn
       result = fn(obj);
       if (isThenable(result)) result = await result;
     } catch (err) {
-      const back = this.#giveBack(
-        obj,
+      const back = this.#giveBackLend(
+        e,
+        lend,
         this.#health === undefined ? NORMAL : SUSPECT,
+        "use()",
       );
       if (back !== undefined) await back;
       throw err;
     }
-    const back = this.#giveBack(obj, NORMAL);
+    const back = this.#giveBackLend(e, lend, NORMAL, "use()");
     if (back !== undefined) await back;
     return result as R;
+  }
+
+  /** The entry of an object just lent (the last one lent, most often). */
+  #lentEntry(obj: T): Entry<T> {
+    const e = this.#lastLent;
+    return e !== undefined && e.obj === obj ? e : this.#entries.get(obj)!;
+  }
+
+  /**
+   * Gives back the object of one lend, made by `use()` or a lease, unless
+   * that lend already ended: its object given back meanwhile (by `ret`),
+   * and perhaps lent to someone else since, is not given back again.
+   */
+  #giveBackLend(
+    e: Entry<T>,
+    lend: number,
+    how: number,
+    who: string,
+  ): void | Promise<void> {
+    if (e.state === USING && e.uses === lend) return this.#giveBack(e.obj, how);
+    this.#log.warn(
+      `${who} did not give back ${this.#trace(e)}: ${
+        e.state === DEAD
+          ? "it was closed meanwhile (killed for being held past maxUsingDelayKill, or by shutdown)"
+          : e.state === USING
+          ? "it was given back already (by ret()) and is now lent to another borrower"
+          : "it was given back already (by ret())"
+      }; give an object back once: by ret() after get(), or by the end of use() or of the lease, not both`,
+    );
   }
 
   /**
    * Lends an object as a {@linkcode Lease} that gives it back when disposed,
    * for `await using`. A disposer cannot see whether its scope threw: call
-   * {@linkcode Lease.prototype.broken} to have the object closed instead.
+   * {@linkcode Lease.prototype.markBroken} to have the object closed instead.
    *
    * @param options As for {@linkcode Pool.prototype.get}.
    * @returns A lease holding the object in `obj`.
@@ -794,7 +828,13 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   async lease(options?: GetOptions): Promise<Lease<T>> {
-    return new Lease(this, await this.get(options));
+    const obj = await this.get(options);
+    const e = this.#lentEntry(obj);
+    const lend = e.uses;
+    return new Lease(
+      obj,
+      (how) => this.#giveBackLend(e, lend, how, "a lease"),
+    );
   }
 
   /** Whether `ret` may take its fast path (see #plainReturn). */
