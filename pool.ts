@@ -87,6 +87,26 @@ class Entry<T> {
   }
 }
 
+/** One creation under way: `fun`, then the opener. */
+class Creation {
+  readonly n: number;
+  /** `performance.now()` when `fun` was called. */
+  readonly started: number;
+  /** Aborts at createTimeout and at shutdown: `fun`'s signal. */
+  readonly attempt: AbortController = new AbortController();
+  /** Made for (or adopted by) a waiter without deadline: it gets the error. */
+  owed = false;
+  /** An async `fun` still runs, not given up yet. */
+  running = false;
+  /** Counted out of `#creating`: `fun` settled, or was given up. */
+  counted = false;
+
+  constructor(n: number, started: number) {
+    this.n = n;
+    this.started = started;
+  }
+}
+
 /** A pending `ready()`. */
 interface ReadyWaiter {
   resolve: () => void;
@@ -289,8 +309,8 @@ export class Pool<T> implements AsyncDisposable {
   #owed = 0;
   /** Waiters being handed an object (through check, getter). */
   readonly #handing = new Set<Waiter<T>>();
-  /** Async creations running, each with the controller of its signal. */
-  readonly #attempts = new Set<AbortController>();
+  /** Creations under way (fun, then the opener), oldest first. */
+  readonly #creations = new Set<Creation>();
   /** Created objects whose async `opener` still runs: not lendable yet. */
   #opening = 0;
   #pumping = false;
@@ -306,6 +326,9 @@ export class Pool<T> implements AsyncDisposable {
   readonly #stoppers = new Set<() => void>();
   #failures = 0;
   #lastCreateError: unknown = undefined;
+  /** When creations started failing (-1: they do not), and failures since. */
+  #outageSince = -1;
+  #outageFailures = 0;
   /** When the current pause after failed creations ends (0: none). */
   #backoffUntil = 0;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -358,6 +381,7 @@ export class Pool<T> implements AsyncDisposable {
     hook: 0,
     resized: 0,
     late: 0,
+    opener: 0,
     shutdown: 0,
   };
 
@@ -1148,7 +1172,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#waiters.remove(w);
     this.#settle(w);
     this.#ntimeouts++;
-    const cause = this.#failures > 0 ? this.#lastCreateError : undefined;
+    const { why, cause } = this.#whyNoObject();
     // Made in a timer callback, its stack would show only the pool's own
     // frames: skip capturing it, most of an error's cost (1-4 µs on V8).
     const E = Error as { stackTraceLimit?: number };
@@ -1159,13 +1183,7 @@ export class Pool<T> implements AsyncDisposable {
       error = new TimeoutError(
         `Timed out after ${
           ms(w.timeout)
-        } waiting for an object of pool ${this.id} (${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
-          this.#maxSize || "unlimited"
-        })${
-          cause !== undefined
-            ? `; the last creation failed: ${message(cause)}`
-            : "; give objects back sooner, or raise maxSize or the timeout"
-        }`,
+        } waiting for an object of pool ${this.id}: ${why}`,
         cause !== undefined ? { cause } : undefined,
       );
     } finally {
@@ -1174,6 +1192,49 @@ export class Pool<T> implements AsyncDisposable {
     w.reject(error);
     this.#pump();
   };
+
+  /**
+   * Why no object could be had, for a TimeoutError: creations failing (the
+   * last error is the cause), a creation that does not end, or objects all
+   * lent or under the pool's own work.
+   */
+  #whyNoObject(): { why: string; cause: unknown } {
+    const counts = `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
+      this.#maxSize || "unlimited"
+    }`;
+    if (this.#failures > 0) {
+      return {
+        why: `the pool cannot create objects (${counts}): the last creation failed: ${
+          message(this.#lastCreateError)
+        }`,
+        cause: this.#lastCreateError,
+      };
+    }
+    const oldest = this.#creations.values().next().value;
+    if (
+      oldest !== undefined &&
+      (this.#maxSize === 0 || this.#nusing < this.#maxSize)
+    ) {
+      return {
+        why: `a creation has been under way for ${
+          ms(performance.now() - oldest.started)
+        } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`,
+        cause: undefined,
+      };
+    }
+    if (this.#nusing === 0 && this.#entries.size !== 0) {
+      return {
+        why: `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`,
+        cause: undefined,
+      };
+    }
+    return {
+      why: `${
+        this.#nusing === 0 ? "no object could be created" : "objects are lent"
+      } (${counts}); give objects back sooner, or raise maxSize or the timeout`,
+      cause: undefined,
+    };
+  }
 
   readonly #onAbort = (w: WatchedWaiter<T>): void => {
     if (w.settled) return;
@@ -1322,9 +1383,11 @@ export class Pool<T> implements AsyncDisposable {
       what = `an object (tracer threw: ${message(err)})`;
     }
     this.#log.warn(
-      e === undefined
-        ? `ignoring the return of ${what}: this pool does not hold it (returned twice, killed for being held too long, or from another pool)`
-        : `ignoring the return of ${what}: it is not lent out (returned twice?)`,
+      e !== undefined
+        ? `ignoring the return of ${what}: it is not lent out (returned twice?)`
+        : this.#closed
+        ? `ignoring the return of ${what}: the pool is shut down and closed every object it held (this one when shutdown stopped waiting for it, or it is foreign)`
+        : `ignoring the return of ${what}: this pool does not hold it (returned twice, killed for being held too long, or from another pool)`,
     );
   }
 
@@ -1371,6 +1434,12 @@ export class Pool<T> implements AsyncDisposable {
     this.#pumping = true;
     try {
       for (;;) {
+        // A waiter without deadline is owed one attempt at a time, pause or
+        // not (the original's rule: its creation error reaches it at once).
+        // A creation already under way for no one (filling to minSize, say
+        // right after the constructor) becomes its attempt: no second one.
+        const untimed = this.#waiters.untimedSize;
+        if (this.#owed < untimed && this.#adoptCreation()) continue;
         // creations given up after createTimeout but still running keep
         // their place, so that maxSize holds whatever they do
         const total = this.#entries.size + this.#creating + this.#abandoned;
@@ -1378,10 +1447,7 @@ export class Pool<T> implements AsyncDisposable {
         const coming = this.#creating + this.#opening;
         if (coming >= this.#maxCreating) break;
         if (this.#maxSize !== 0 && total >= this.#maxSize) break;
-        // A waiter without deadline is owed one attempt at a time, pause or
-        // not (the original's rule: its creation error reaches it at once);
-        // the others wait for the retry after a pause.
-        const untimed = this.#waiters.untimedSize;
+        // the others wait for the retry after a pause
         const owed = this.#owed < untimed;
         const wanted = owed ||
           (!this.#pausing() &&
@@ -1395,43 +1461,54 @@ export class Pool<T> implements AsyncDisposable {
     this.#checkReady();
   }
 
+  /** Makes a creation under way for no one owed to a waiter; false if none. */
+  #adoptCreation(): boolean {
+    for (const c of this.#creations) {
+      if (!c.owed) {
+        c.owed = true;
+        this.#owed++;
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Calls `fun` once. `owed`: started for a waiter without deadline, which
    * gets the error if it fails.
    */
   #create(owed: boolean): void {
+    const c = new Creation(this.#ncreating++, performance.now());
     this.#creating++;
-    if (owed) this.#owed++;
-    const n = this.#ncreating++;
-    // aborted at createTimeout and at shutdown: a fun that listens can end
-    // its attempt (say, destroy a half-open socket) and free its slot
-    const attempt = new AbortController();
+    if (owed) {
+      c.owed = true;
+      this.#owed++;
+    }
+    this.#creations.add(c);
+    const n = c.n;
     let result: T | PromiseLike<T>;
     let pending: Promise<T> | undefined;
     try {
-      result = this.#fun(n, attempt.signal);
+      // its signal aborts at createTimeout and at shutdown: a fun that
+      // listens can end its attempt (say, destroy a half-open socket)
+      result = this.#fun(n, c.attempt.signal);
       // in the try: a `then` getter may throw too; a thenable is adopted as
       // a promise, so that a `then` that throws rejects it instead
       if (isThenable(result)) pending = Promise.resolve(result);
     } catch (err) {
-      this.#createFailed(n, err, owed);
-      return;
+      return this.#createFailed(c, err, "fun threw");
     }
-    if (pending === undefined) {
-      this.#created(n, result as T, owed);
-      return;
-    }
-    this.#attempts.add(attempt);
-    const ended = () => void this.#attempts.delete(attempt);
+    if (pending === undefined) return this.#created(c, result as T);
+    c.running = true;
     if (this.#createTimeout === Infinity) {
       pending.then(
         (obj) => {
-          ended();
-          this.#created(n, obj, owed);
+          c.running = false;
+          this.#created(c, obj);
         },
         (err) => {
-          ended();
-          this.#createFailed(n, err, owed);
+          c.running = false;
+          this.#createFailed(c, err, "fun threw");
         },
       );
       return;
@@ -1444,6 +1521,7 @@ export class Pool<T> implements AsyncDisposable {
     const timer = backgroundTimeout(
       () => {
         late = true;
+        c.running = false;
         this.#stoppers.delete(stop);
         // given up, but still running: it keeps its place toward maxSize
         // until it ends, as its object may still come
@@ -1453,8 +1531,8 @@ export class Pool<T> implements AsyncDisposable {
             ms(this.#createTimeout)
           })`,
         );
-        attempt.abort(error);
-        this.#createFailed(n, error, owed);
+        c.attempt.abort(error);
+        this.#createFailed(c, error, undefined);
       },
       this.#createTimeout,
       undefined,
@@ -1465,153 +1543,201 @@ export class Pool<T> implements AsyncDisposable {
     };
     pending.then(
       (obj) => {
-        ended();
         if (!late) {
+          c.running = false;
           globalThis.clearTimeout(timer);
           this.#stoppers.delete(stop);
-          return this.#created(n, obj, owed);
+          return this.#created(c, obj);
         }
         // the slot was given up: close what arrived, never leak it
         this.#ncreated++;
-        this.#log.warn(
-          `object #${n} arrived after createTimeout; closing it`,
-        );
+        this.#log.warn(`object #${n} arrived after createTimeout; closing it`);
         this.#closeLoose(obj, n, "late");
         lateEnd();
       },
       (err) => {
-        ended();
         if (!late) {
+          c.running = false;
           globalThis.clearTimeout(timer);
           this.#stoppers.delete(stop);
-          return this.#createFailed(n, err, owed);
+          return this.#createFailed(c, err, "fun threw");
         }
         lateEnd();
       },
     );
   }
 
-  #created(n: number, obj: T, owed: boolean): void {
+  /** `fun` made an object: check it, open it, make it available. */
+  #created(c: Creation, obj: T): void {
     this.#creating--;
+    c.counted = true;
     if (obj === undefined || obj === null) {
       return this.#createFailed(
-        n,
+        c,
         new CreationError(
           `fun returned ${obj}: it must return the object to pool`,
         ),
-        owed,
-        true,
+        undefined,
       );
     }
     if (this.#entries.has(obj)) {
       return this.#createFailed(
-        n,
+        c,
         new CreationError(
           `fun returned an object this pool already holds (${
             this.#trace(this.#entries.get(obj)!)
           }): it must return a new object each time`,
         ),
-        owed,
-        true,
+        undefined,
       );
     }
     this.#ncreated++;
     if (this.#closed) {
-      if (owed) this.#owed--;
-      this.#closeLoose(obj, n, "late");
+      this.#endCreation(c);
+      this.#closeLoose(obj, c.n, "late");
       return this.#checkDrained();
     }
-    this.#failures = 0;
-    this.#lastCreateError = undefined;
-    this.#endPause();
     const now = performance.now();
     const expires = this.#maxLifetime === 0
       ? Infinity
       : now + this.#maxLifetime * (1 - Math.random() * this.#maxLifetimeJitter);
-    const e = new Entry(obj, n, now, expires);
+    const e = new Entry(obj, c.n, now, expires);
     this.#entries.set(obj, e);
     this.#log.debug(`created ${this.#trace(e)}`);
-    const opened = this.#opener === undefined
-      ? undefined
-      : this.#callHook("opener", this.#opener, obj);
-    if (opened === undefined) {
-      if (owed) this.#owed--;
-      this.#makeAvailable(e, true);
-      return this.#pump();
+    if (this.#opener === undefined) return this.#opened(c, e);
+    // An object whose opener fails is not usable: the creation fails, as
+    // when fun fails (a sync throw, a rejection, or no answer within
+    // createTimeout: a connect() to a black-holed host must not hold a
+    // creation slot for ever).
+    let opened: void | PromiseLike<void>;
+    try {
+      opened = this.#opener(obj);
+    } catch (err) {
+      return this.#openerFailed(c, e, err, "opener threw");
     }
+    if (!isThenable(opened)) return this.#opened(c, e);
     this.#opening++;
-    // createTimeout covers the opener too: one that hangs (a connect() to a
-    // black-holed host) must not hold a creation slot for ever
-    void settleWithin(opened, this.#createTimeout, true, this.#stoppers).then(
+    settleWithin(opened, this.#createTimeout, true, this.#stoppers).then(
       (r) => {
         this.#opening--;
-        if (e.state === DEAD) {
-          if (owed) this.#owed--;
-          return this.#pump();
-        }
-        if (r.ok) {
-          if (owed) this.#owed--;
-          this.#makeAvailable(e, true);
-          return this.#pump();
-        }
-        e.state = BUSY;
-        this.#destroy(e, "late");
-        this.#createFailed(
-          n,
+        if (e.state === DEAD) return this.#openingClosed(c);
+        if (r.ok) return this.#opened(c, e);
+        this.#openerFailed(
+          c,
+          e,
           new CreationError(
             `opener did not settle within createTimeout (${
               ms(this.#createTimeout)
             })`,
           ),
-          owed,
-          true,
+          undefined,
         );
+      },
+      (err) => {
+        this.#opening--;
+        if (e.state === DEAD) return this.#openingClosed(c);
+        this.#openerFailed(c, e, err, "opener threw");
       },
     );
   }
 
-  /**
-   * A creation failed. `owed`: it was started for a waiter without
-   * deadline. `counted`: `#creating` was already decremented.
-   */
-  #createFailed(
-    n: number,
-    err: unknown,
-    owed: boolean,
-    counted = false,
-  ): void {
-    if (!counted) this.#creating--;
-    if (owed) this.#owed--;
-    this.#ncreateErrors++;
-    const cause = err instanceof CreationError && err.cause !== undefined
-      ? err.cause
-      : err;
-    this.#lastCreateError = cause;
-    if (this.#closed) return this.#checkDrained();
-    const error = err instanceof CreationError
-      ? new CreationError(
-        `Cannot create object #${n} for pool ${this.id}: ${err.message}`,
-        { cause: err },
-      )
-      : new CreationError(
-        `Cannot create object #${n} for pool ${this.id}: ${
-          message(err)
-        }; is the backend up? The pool retries in the background; pass a timeout to get() to wait for it`,
-        { cause: err },
+  /** A creation succeeded: its object is available. */
+  #opened(c: Creation, e: Entry<T>): void {
+    this.#endCreation(c);
+    if (this.#outageSince !== -1) {
+      this.#log.warn(
+        `creations succeed again, after ${
+          ms(performance.now() - this.#outageSince)
+        } and ${this.#outageFailures} failed attempts`,
       );
+      this.#outageSince = -1;
+      this.#outageFailures = 0;
+    }
+    this.#failures = 0;
+    this.#lastCreateError = undefined;
+    this.#endPause();
+    this.#makeAvailable(e, true);
+    this.#pump();
+  }
+
+  /** Shutdown closed an object whose opener still ran. */
+  #openingClosed(c: Creation): void {
+    this.#endCreation(c);
+    this.#pump();
+  }
+
+  #openerFailed(
+    c: Creation,
+    e: Entry<T>,
+    err: unknown,
+    what: string | undefined,
+  ): void {
+    e.state = BUSY;
+    this.#destroy(e, "opener");
+    this.#createFailed(c, err, what);
+  }
+
+  /** A creation ends: it no longer counts as under way, nor as owed. */
+  #endCreation(c: Creation): void {
+    this.#creations.delete(c);
+    if (c.owed) {
+      c.owed = false;
+      this.#owed--;
+    }
+  }
+
+  /**
+   * A creation failed: `err` is what `fun` or the opener threw (`what` says
+   * which), or the pool's own CreationError (no answer within
+   * createTimeout, a bad return). The waiter it is owed to gets it; the
+   * others wait for the retry after a pause.
+   */
+  #createFailed(c: Creation, err: unknown, what: string | undefined): void {
+    if (!c.counted) {
+      c.counted = true;
+      this.#creating--;
+    }
+    const owed = c.owed;
+    this.#endCreation(c);
+    this.#ncreateErrors++;
+    this.#lastCreateError = err;
+    if (this.#closed) return this.#checkDrained();
+    const why = `${what !== undefined ? `${what}: ` : ""}${message(err)}`;
+    const first = this.#outageSince === -1;
+    if (first) this.#outageSince = performance.now();
+    this.#outageFailures++;
     // The oldest waiter without deadline is owed this error if the creation
     // was made for it (the original's rule); waiters with a deadline keep
     // waiting for the retry.
     const w = owed ? this.#waiters.shiftUntimed() : undefined;
-    if (typeof w === "function") rejectVia(w, error);
-    else if (w !== undefined) {
-      this.#settle(w);
-      w.reject(error);
-    } else {
-      this.#log.error(error.message);
+    if (w !== undefined) {
+      const error = new CreationError(
+        `Cannot create object #${c.n} for pool ${this.id}: ${why}; the pool retries in the background: pass a timeout to get() to wait for the backend`,
+        { cause: err },
+      );
+      if (typeof w === "function") rejectVia(w, error);
+      else {
+        this.#settle(w);
+        w.reject(error);
+      }
     }
-    this.#failReady(error);
+    this.#failReady(err, why);
     this.#backOff();
+    // one warning when creations start failing, one when they succeed
+    // again (#opened): not one per retry
+    if (first) {
+      this.#log.warn(
+        `cannot create objects: object #${c.n} failed: ${why}; retrying in the background, the first time in ${
+          ms(Math.max(0, this.#backoffUntil - performance.now()))
+        } (gets with a timeout wait for the backend, gets without one fail with this error)`,
+      );
+    } else {
+      this.#log.debug(
+        `creation #${c.n} failed (${this.#outageFailures} failures since ${
+          ms(performance.now() - this.#outageSince)
+        } ago): ${why}`,
+      );
+    }
     this.#pump();
   }
 
@@ -2028,17 +2154,13 @@ export class Pool<T> implements AsyncDisposable {
           );
           return;
         }
-        const cause = this.#failures > 0 ? this.#lastCreateError : undefined;
+        const { why, cause } = this.#whyNoObject();
         this.#endReady(
           r,
           new TimeoutError(
             `Pool ${this.id} not ready after ${ms(timeout)}: ${
               this.#entries.size - this.#opening
-            } of minSize ${this.#minSize} objects exist${
-              cause !== undefined
-                ? `; the last creation failed: ${message(cause)}`
-                : ""
-            }`,
+            } of minSize ${this.#minSize} objects exist; ${why}`,
             cause !== undefined ? { cause } : undefined,
           ),
         );
@@ -2089,9 +2211,19 @@ export class Pool<T> implements AsyncDisposable {
     }
   }
 
-  #failReady(error: unknown): void {
+  /** A creation failed: a ready() without timeout fails with it. */
+  #failReady(err: unknown, why: string): void {
     for (const r of [...this.#readyWaiters]) {
-      if (!r.timed) this.#endReady(r, error);
+      if (r.timed) continue;
+      this.#endReady(
+        r,
+        new CreationError(
+          `Pool ${this.id} not ready: ${
+            this.#entries.size - this.#opening
+          } of minSize ${this.#minSize} objects exist and a creation failed: ${why}; pass a timeout to ready() to wait for the backend`,
+          { cause: err },
+        ),
+      );
     }
   }
 
@@ -2387,13 +2519,15 @@ export class Pool<T> implements AsyncDisposable {
       if (!w.settled) this.#refuse(w);
     }
     // creations still running are told to stop (what lands is closed)
-    for (const attempt of [...this.#attempts]) {
-      attempt.abort(
-        new PoolError(`Pool ${this.id} was shut down during this creation`),
-      );
+    for (const c of [...this.#creations]) {
+      if (c.running) {
+        c.attempt.abort(
+          new PoolError(`Pool ${this.id} was shut down during this creation`),
+        );
+      }
     }
     for (const r of [...this.#readyWaiters]) this.#endReady(r, refused());
-    for (const e of [...this.#idle]) this.#destroy(e, "shutdown");
+    for (const e of this.#takeIdle(Infinity)) this.#destroy(e, "shutdown");
     if (this.#entries.size !== 0 || this.#creating !== 0) {
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
       const done = await settleWithin(drained, limit, false);

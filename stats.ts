@@ -45,6 +45,11 @@ export interface ClosedByReason {
   resized: number;
   /** Arrived after `createTimeout` or after shutdown began. */
   late: number;
+  /**
+   * Its `opener` threw, rejected, or did not settle within `createTimeout`:
+   * the creation failed.
+   */
+  opener: number;
   /** Closed by `shutdown()`. */
   shutdown: number;
 }

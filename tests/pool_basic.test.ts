@@ -169,7 +169,12 @@ describe("Pool: creation", () => {
       logger: log,
     });
     assert.equal(pool.stats().nobjs, 0);
-    assert.ok(log.at("error").some((l) => /down/.test(l)));
+    // one warning for the outage, naming the error and what the pool does
+    assert.equal(log.at("warn").length, 1);
+    assert.match(
+      log.at("warn")[0],
+      /cannot create objects: object #0 failed: fun threw: down; retrying in the background/,
+    );
     await pool.shutdown();
   });
 });
@@ -243,10 +248,10 @@ describe("Pool: creation with an async opener", () => {
         await clock.tickAsync(99);
         assert.equal(pool.stats().ncreated, 2, "maxCreating: both slots held");
         await clock.tickAsync(1);
-        assert.deepEqual(closed.sort(), [0, 1], "closed as late");
-        assert.equal(pool.stats().closedBy.late, 2);
+        assert.deepEqual(closed.sort(), [0, 1], "closed, never lent");
+        assert.equal(pool.stats().closedBy.opener, 2);
         assert.ok(pool.stats().ncreateErrors >= 1);
-        assert.match(log.at("error").join("\n"), /opener did not settle/);
+        assert.match(log.at("warn").join("\n"), /opener did not settle/);
         await clock.tickAsync(100); // after the back-off pause
         const objs = await Promise.all(ts);
         assert.deepEqual(objs.map((o) => o.n).sort(), [2, 3]);
@@ -458,7 +463,6 @@ describe("Pool: hooks", () => {
       fun: (n) => ({ n }),
       minSize: 0,
       logger: log,
-      opener: boom,
       getter: reject,
       retter: boom,
       closer: reject,
@@ -469,8 +473,42 @@ describe("Pool: hooks", () => {
     assert.equal(pool.stats().navail, 1);
     await pool.shutdown();
     const errors = log.at("error").join("\n");
-    for (const name of ["opener", "getter", "retter", "closer"]) {
+    for (const name of ["getter", "retter", "closer"]) {
       assert.match(errors, new RegExp(`${name} threw`));
+    }
+  });
+
+  it("an opener that throws or rejects fails the creation: its object is closed, never lent", async () => {
+    for (const opener of ["sync", "async"] as const) {
+      const closed: number[] = [];
+      const boom = new Error("handshake failed");
+      let fail = true;
+      const pool = new Pool({
+        fun: (n) => ({ n }),
+        minSize: 0,
+        logLevel: "off",
+        opener: () => {
+          if (!fail) return;
+          if (opener === "sync") throw boom;
+          return Promise.reject(boom);
+        },
+        closer: (o) => void closed.push(o.n),
+      });
+      // a get without timeout gets the opener's error, as for fun's
+      const err = await pool.get().catch((e) => e);
+      assert.ok(err instanceof CreationError, `${opener}: ${err}`);
+      assert.equal(err.cause, boom);
+      assert.match(err.message, /opener threw: handshake failed/);
+      assert.deepEqual(closed, [0], "the unopened object is closed");
+      const s = pool.stats();
+      assert.equal(s.closedBy.opener, 1);
+      assert.equal(s.nobjs, 0);
+      assert.equal(s.ncreateErrors, 1);
+      fail = false;
+      const o = await pool.get();
+      assert.equal(o.n, 1, "the next creation is lent");
+      pool.ret(o);
+      await pool.shutdown();
     }
   });
 

@@ -493,6 +493,7 @@ async function runScenario(
   const seen = { timeouts: 0, aborts: 0, overloads: 0 };
   let closerCalls = 0;
   let healthCalls = 0;
+  let openerFailures = 0;
   let gettersRunning = 0;
   /** Async check and getter calls running, not hung. */
   let handHooks = 0;
@@ -722,9 +723,19 @@ async function runScenario(
       cfg.hookTimeout;
   }
   if (has("opener")) {
+    // an opener that throws or rejects fails its creation (its object is
+    // closed, never lent): counted in ncreateErrors
     options.opener = (o) => {
       notLent(o, "opener");
-      if (cfg.hooks.opener === "sync") return hook("opener", undefined, false);
+      if (cfg.hooks.opener === "sync") {
+        try {
+          return hook("opener", undefined, false);
+        } catch (err) {
+          openerFailures++;
+          o.condemned = true;
+          throw err;
+        }
+      }
       const call: OpenerCall = { start: now(), settled: false, end: 0 };
       openerCalls.push(call);
       const r = hook("opener", undefined, CT !== Infinity) as Promise<void>;
@@ -734,6 +745,8 @@ async function runScenario(
       };
       return r.then(end, (err) => {
         end();
+        openerFailures++;
+        o.condemned = true;
         throw err;
       });
     };
@@ -974,7 +987,7 @@ async function runScenario(
     for (const o of openerCalls) {
       if ((o.settled ? o.end : now()) - o.start >= CT) n++;
     }
-    return n;
+    return n + openerFailures;
   };
 
   const ctx = () => {
@@ -1261,10 +1274,22 @@ async function runScenario(
         break;
       }
       case "resize": {
+        log(`resize ${op.minSize}..${op.maxSize}`);
+        if (shut()) {
+          // a shut-down pool refuses, and changes nothing
+          try {
+            pool.resize({ minSize: op.minSize, maxSize: op.maxSize });
+            problem("resize after shutdown was not refused");
+          } catch (err) {
+            if (!(err instanceof PoolError)) {
+              problem(`resize after shutdown threw ${err}, not PoolError`);
+            }
+          }
+          break;
+        }
         maxNow = op.maxSize;
         minNow = op.minSize;
         cap = maxNow === 0 ? 0 : Math.max(maxNow, alive() + inFlight());
-        log(`resize ${op.minSize}..${op.maxSize}`);
         pool.resize({ minSize: op.minSize, maxSize: op.maxSize });
         break;
       }

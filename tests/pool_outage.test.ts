@@ -135,11 +135,23 @@ describe("Outage: a get with a timeout", () => {
           assert.equal(t.settled, false);
           assert.ok(b.calls >= 3, `retried: ${b.calls}`);
           assert.ok(b.calls <= 15, `no busy loop: ${b.calls}`);
-          assert.ok(log.at("error").length >= 1, "failures are logged");
+          // one warning when creations start failing, naming the error and
+          // what the pool does; nothing per retry
+          const warned = log.at("warn");
+          assert.equal(warned.length, 1, warned.join("\n"));
+          assert.match(warned[0], /cannot create objects: .*connection refused; retrying in the background/);
+          assert.doesNotMatch(warned[0], /pass a timeout/);
+          assert.equal(log.at("error").length, 0);
           b.down = false;
           await clock.tickAsync(1500); // the pause is at most ~1.3 s here
           assert.equal(t.rejected, false);
           assert.ok(t.settled, "served once a creation succeeded");
+          // and one when they succeed again, with how long and how often
+          assert.equal(log.at("warn").length, 2);
+          assert.match(
+            log.at("warn")[1],
+            /creations succeed again, after [\d.]+ ms and \d+ failed attempts/,
+          );
           assert.equal((t.value as Conn).n, b.calls - 1);
           const s = pool.stats();
           assert.equal(s.nobjs, 1);
@@ -337,7 +349,14 @@ describe("Outage: back-off", () => {
         for (let i = 1; i < gaps.length && gaps[i] < 2500; i++) {
           assert.ok(gaps[i] >= gaps[i - 1], `pauses ${gaps.join(", ")}`);
         }
-        assert.equal(log.at("error").length, b.calls, "each failure logged");
+        // one warning for the whole outage, not one per retry
+        assert.equal(log.at("warn").length, 1, "one warning, not one per try");
+        assert.equal(log.at("error").length, 0);
+        assert.equal(
+          log.at("debug").length,
+          0,
+          "retries are debug lines (logLevel warn)",
+        );
         assert.equal(pool.stats().nobjs, 0);
         b.down = false;
         await clock.tickAsync(5000);
