@@ -242,7 +242,10 @@ describe("Misuse: errors and logs tell the truth", () => {
     const held = await pool.get();
     const err = await pool.get({ timeout: 5 }).catch((e) => e);
     assert.ok(err instanceof TimeoutError);
-    assert.match(err.message, /objects are lent \(1 alive, 1 in use, maxSize 1\); give objects back sooner/);
+    assert.match(
+      err.message,
+      /objects are lent \(1 alive, 1 in use, maxSize 1\); give objects back sooner/,
+    );
     pool.ret(held);
     await pool.shutdown();
   });

@@ -8,7 +8,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { track } from "./_track.ts";
-import { flush, recordingLogger, withClock } from "./_helpers.ts";
+import { recordingLogger, withClock } from "./_helpers.ts";
 
 type Opts = PoolOptions<{ n: number }>;
 const fun = (n: number) => ({ n });

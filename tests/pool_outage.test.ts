@@ -139,7 +139,10 @@ describe("Outage: a get with a timeout", () => {
           // what the pool does; nothing per retry
           const warned = log.at("warn");
           assert.equal(warned.length, 1, warned.join("\n"));
-          assert.match(warned[0], /cannot create objects: .*connection refused; retrying in the background/);
+          assert.match(
+            warned[0],
+            /cannot create objects: .*connection refused; retrying in the background/,
+          );
           assert.doesNotMatch(warned[0], /pass a timeout/);
           assert.equal(log.at("error").length, 0);
           b.down = false;
