@@ -8,7 +8,10 @@
  * Built on `AsyncLocalStorage` (Deno, Bun, Node, and Cloudflare workerd with
  * `nodejs_compat`); importing this module installs it as the context store
  * of every proxy. Where it does not exist (browsers), do not import this
- * module: a context-scoped proxy then has one object for the whole program.
+ * module: a context-scoped proxy then lends objects only through
+ * `proxy._withObj(fn)`, an object of its own for each call (outside any
+ * context, one object would be shared by every caller, and given back by
+ * the first to finish while the others still use it).
  *
  * **When the objects go back.** A context's objects go back to their pools
  * when its function settles: for an HTTP handler, as soon as it returns its
@@ -53,7 +56,8 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { GetOptions } from "./options.ts";
+import { type GetOptions, resolveWaitOptions } from "./options.ts";
+import { checkOptionsObject, show } from "./_validate.ts";
 import {
   type ContextStore,
   endContext,
@@ -149,6 +153,11 @@ export interface WithContextOptions {
  * @returns What `fn` returns.
  * @throws What `fn` throws, or what taking the objects throws
  * (`TimeoutError`, the signal's reason…).
+ * @throws {TypeError} `fn` is not a function, or `options` is not an
+ * object, has an unknown key, a `take` that is not a list of proxies, or a
+ * `timeout` or `signal` of the wrong type (the promise rejects; nothing
+ * runs).
+ * @throws {RangeError} A negative or NaN `timeout`.
  *
  * @example Two concurrent requests, two objects
  * ```ts
@@ -208,30 +217,85 @@ export function withContext<R>(
   fn: () => R | PromiseLike<R>,
   options?: WithContextOptions,
 ): Promise<R> {
-  if (typeof fn !== "function") {
-    return Promise.reject(
-      new TypeError(
-        `Cannot run in a context as 'fn' must be a function: current value is ${typeof fn}`,
-      ),
-    );
+  let start: Start;
+  try {
+    start = checkContextArgs("Cannot run in a context", fn, options);
+  } catch (err) {
+    return Promise.reject(err);
   }
   const ctx = new ProxyContext();
-  return contextStore.run(ctx, () => run(ctx, fn, options));
+  return contextStore.run(ctx, () => run(ctx, fn, start));
+}
+
+/** What a context takes when it starts, checked. */
+interface Start {
+  take: readonly Takeable[] | undefined;
+  get: GetOptions | undefined;
+}
+
+const CONTEXT_KEYS: ReadonlySet<string> = new Set([
+  "take",
+  "timeout",
+  "signal",
+]);
+
+/**
+ * Checks the arguments of {@linkcode withContext} and
+ * {@linkcode inContext} as strictly as the pool checks its own: `fn` a
+ * function, options an object with known keys, `take` a list of proxies.
+ */
+function checkContextArgs(
+  what: string,
+  fn: unknown,
+  options: WithContextOptions | undefined,
+): Start {
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `${what} as 'fn' must be a function: current value is ${show(fn)}`,
+    );
+  }
+  if (options === undefined) return { take: undefined, get: undefined };
+  checkOptionsObject(what, options, CONTEXT_KEYS);
+  const { take, timeout, signal } = options;
+  // the wait's own options, checked as get() checks them
+  resolveWaitOptions(what, { timeout, signal }, Infinity);
+  if (take !== undefined) {
+    if (!Array.isArray(take)) {
+      throw new TypeError(
+        `${what} as 'take' must be a list of proxies: current value is ${
+          show(take)
+        }; write take: [proxy]`,
+      );
+    }
+    take.forEach((proxy: unknown, i) => {
+      if (
+        typeof proxy !== "object" || proxy === null ||
+        typeof (proxy as Takeable)._getObj !== "function"
+      ) {
+        throw new TypeError(
+          `${what} as 'take[${i}]' must be a proxy (with _getObj): current value is ${
+            show(proxy)
+          }`,
+        );
+      }
+    });
+  }
+  return {
+    take,
+    get: timeout === undefined && signal === undefined
+      ? undefined
+      : { timeout, signal },
+  };
 }
 
 async function run<R>(
   ctx: ProxyContext,
   fn: () => R | PromiseLike<R>,
-  options: WithContextOptions | undefined,
+  { take, get }: Start,
 ): Promise<R> {
   let failed = false;
   try {
-    const take = options?.take;
     if (take !== undefined && take.length !== 0) {
-      const get =
-        options!.timeout === undefined && options!.signal === undefined
-          ? undefined
-          : { timeout: options!.timeout, signal: options!.signal };
       if (take.length === 1) await take[0]._getObj(get);
       else await Promise.all(take.map((proxy) => proxy._getObj(get)));
     }
@@ -254,6 +318,9 @@ async function run<R>(
  * @param fn The handler.
  * @param options As for {@linkcode withContext}.
  * @returns A function with the same arguments that returns a promise.
+ * @throws {TypeError} At once, when wrapping: `fn` is not a function, or
+ * `options` are wrong (as for {@linkcode withContext}).
+ * @throws {RangeError} At once, when wrapping: a negative or NaN `timeout`.
  *
  * @example Wrap a handler for `Deno.serve`, `Bun.serve` or `node:http`
  * ```ts
@@ -274,7 +341,12 @@ export function inContext<A extends unknown[], R>(
   fn: (...args: A) => R | PromiseLike<R>,
   options?: WithContextOptions,
 ): (...args: A) => Promise<R> {
-  const wrapped = (...args: A) => withContext(() => fn(...args), options);
+  // refused when the handler is wrapped, not at its first request
+  const start = checkContextArgs("Cannot wrap in a context", fn, options);
+  const wrapped = (...args: A) => {
+    const ctx = new ProxyContext();
+    return contextStore.run(ctx, () => run(ctx, () => fn(...args), start));
+  };
   // Deno.serve skips building the Request for a handler that declares no
   // parameters: keep the wrapped function's arity.
   Object.defineProperty(wrapped, "length", { value: fn.length });

@@ -816,7 +816,13 @@ export class Pool<T> implements AsyncDisposable {
     how: number,
     who: string,
   ): void | Promise<void> {
-    if (e.state === USING && e.uses === lend) return this.#giveBack(e.obj, how);
+    if (e.state === USING && e.uses === lend) {
+      // suspect means "check before reuse": without health, nothing to do
+      return this.#giveBack(
+        e.obj,
+        how === SUSPECT && this.#health === undefined ? NORMAL : how,
+      );
+    }
     this.#log.warn(
       `${who} did not give back ${this.#trace(e)}: ${
         e.state === DEAD
@@ -1199,14 +1205,16 @@ export class Pool<T> implements AsyncDisposable {
    * lent or under the pool's own work.
    */
   #whyNoObject(): { why: string; cause: unknown } {
-    const counts = `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
-      this.#maxSize || "unlimited"
-    }`;
+    const counts =
+      `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
+        this.#maxSize || "unlimited"
+      }`;
     if (this.#failures > 0) {
       return {
-        why: `the pool cannot create objects (${counts}): the last creation failed: ${
-          message(this.#lastCreateError)
-        }`,
+        why:
+          `the pool cannot create objects (${counts}): the last creation failed: ${
+            message(this.#lastCreateError)
+          }`,
         cause: this.#lastCreateError,
       };
     }
@@ -1224,7 +1232,8 @@ export class Pool<T> implements AsyncDisposable {
     }
     if (this.#nusing === 0 && this.#entries.size !== 0) {
       return {
-        why: `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`,
+        why:
+          `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`,
         cause: undefined,
       };
     }

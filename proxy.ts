@@ -8,8 +8,14 @@
  */
 
 import { ProxyError } from "./errors.ts";
+import { type Lease, releaseAs } from "./lease.ts";
 import type { GetOptions, PoolOptions, RetOptions } from "./options.ts";
-import { POOL_OPTION_NAMES, resolvePoolOptions } from "./options.ts";
+import {
+  POOL_OPTION_NAMES,
+  resolvePoolOptions,
+  resolveRetOptions,
+  resolveWaitOptions,
+} from "./options.ts";
 import { Pool } from "./pool.ts";
 import { checkKnownKeys, show } from "./_validate.ts";
 
@@ -71,7 +77,9 @@ export type ProxyScope =
 /**
  * Tells which async context is current. `AsyncLocalStorage` from
  * `node:async_hooks` fits (see the `./context` module, which installs one
- * for every proxy). Without it, all code runs in one global context.
+ * for every proxy). Outside any context (or without a store) a
+ * context-scoped proxy has no object: `_withObj(fn)` lends one for `fn`'s
+ * duration, and anything else is refused with a {@linkcode ProxyError}.
  *
  * @example Use your own AsyncLocalStorage
  * ```ts
@@ -155,7 +163,8 @@ export type ProxyOptions<T, S extends string = "set"> = ProxyPoolOptions<T> & {
   scope?: ProxyScope;
   /**
    * Where the current async context is found; by default the one installed
-   * by the `./context` module, if imported, else a single global context.
+   * by the `./context` module, if imported, else none (then only
+   * `_withObj(fn)` lends objects: see {@linkcode ContextStore}).
    */
   context?: ContextStore;
 };
@@ -173,11 +182,17 @@ export type ProxyOptions<T, S extends string = "set"> = ProxyPoolOptions<T> & {
  * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  *
+ * import { withContext } from "./context.ts";
+ *
  * const db = new Proxy<{ id: number }>({ fun: (id) => ({ id }) });
- * assert.equal(db._hasObj(), false);
- * const conn = await db._getObj();
- * assert.equal(db.id, conn.id);
- * await db._retObj();
+ * await withContext(async () => {
+ *   assert.equal(db._hasObj(), false);
+ *   const conn = await db._getObj(); // this context's object
+ *   assert.equal(db.id, conn.id);
+ *   await db._retObj(); // back to the pool before the context ends
+ * });
+ * // outside a context: an object of its own for the callback's duration
+ * assert.equal(await db._withObj((conn) => conn.id), 0);
  * await db._shutdown();
  * ```
  */
@@ -280,8 +295,8 @@ const WHAT = "Cannot create proxy";
 class Slot<T> {
   obj: T | undefined = undefined;
   has = false;
-  /** The pool it came from, to give it back there. */
-  pool: Pool<T> | undefined = undefined;
+  /** The lend it came with from the pool, to give back that lend only. */
+  lease: Lease<T> | undefined = undefined;
   /** A `_getObj` in progress, so that concurrent calls share it. */
   pending: Promise<T> | undefined = undefined;
   /**
@@ -321,13 +336,17 @@ let takeSlots: (ctx: ProxyContext) => Slot<unknown>[];
  *
  * @example A context by hand (`withContext` does this for you)
  * ```ts
+ * import { AsyncLocalStorage } from "node:async_hooks";
+ * import assert from "node:assert/strict";
  * import { Proxy, ProxyContext } from "./mod.ts";
  *
+ * const store = new AsyncLocalStorage<ProxyContext>();
+ * const db = new Proxy<{ n: number }>({ fun: (n) => ({ n }), context: store });
  * const ctx = new ProxyContext();
- * const db = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
- * // a context store would make ctx current; without one, use the global
- * await db._getObj();
- * await ctx.close(false);
+ * await store.run(ctx, () => db._getObj());
+ * assert.equal(db._pool!.stats().nusing, 1);
+ * await ctx.close(false); // gives back what the context took
+ * assert.equal(db._pool!.stats().nusing, 0);
  * await db._shutdown();
  * ```
  */
@@ -396,10 +415,9 @@ export function endContext(
   suspect: boolean,
 ): void | Promise<void> {
   const slots = takeSlots(ctx);
-  const options = suspect ? SUSPECT : undefined;
   let waits: Promise<void>[] | undefined;
   for (const slot of slots) {
-    const back = giveBack(slot, options);
+    const back = giveBack(slot, suspect ? SUSPECT : NORMAL);
     if (back !== undefined) (waits ??= []).push(back);
   }
   if (waits !== undefined) {
@@ -407,20 +425,24 @@ export function endContext(
   }
 }
 
-const SUSPECT: RetOptions = { suspect: true };
+// how an object goes back (as for a lease)
+const NORMAL = 0;
+const SUSPECT = 1;
+const BROKEN = 2;
 
-/** Gives a slot's object back; a promise only when that must wait. */
-function giveBack<T>(
-  slot: Slot<T>,
-  options?: RetOptions,
-): void | Promise<void> {
+/**
+ * Gives a slot's object back, the lend it came with only (an object given
+ * back meanwhile through the pool is not given back twice); a promise only
+ * when that must wait.
+ */
+function giveBack<T>(slot: Slot<T>, how: 0 | 1 | 2): void | Promise<void> {
   if (slot.pending !== undefined) {
     // a _getObj still running: give back what it brings, if anything
-    return slot.pending.then(() => giveBack(slot, options), () => {});
+    return slot.pending.then(() => giveBack(slot, how), () => {});
   }
   if (!slot.has) return;
-  const { obj, pool } = slot;
-  slot.obj = undefined;
+  const lease = slot.lease;
+  slot.obj = slot.lease = undefined;
   slot.has = false;
   slot.cache.clear();
   slot.lastKey =
@@ -428,7 +450,7 @@ function giveBack<T>(
     slot.lastGiven =
     slot.toJSON =
       undefined;
-  if (pool !== undefined) return pool.ret(obj as T, options);
+  if (lease !== undefined) return releaseAs(lease, how);
 }
 
 /**
@@ -438,16 +460,13 @@ function giveBack<T>(
  * when it is dropped so that the next use makes a new one. Either way it
  * goes when its context ends.
  */
-function retSlot<T>(
-  slot: Slot<T>,
-  options?: RetOptions,
-): void | Promise<void> {
+function retSlot<T>(slot: Slot<T>, how: 0 | 1 | 2): void | Promise<void> {
   if (slot.pending !== undefined) {
-    return slot.pending.then(() => retSlot(slot, options), () => {});
+    return slot.pending.then(() => retSlot(slot, how), () => {});
   }
   if (!slot.has) return;
-  if (slot.pool === undefined && options?.broken !== true) return;
-  return giveBack(slot, options);
+  if (slot.lease === undefined && how !== BROKEN) return;
+  return giveBack(slot, how);
 }
 
 let defaultStore: ContextStore | undefined;
@@ -456,7 +475,7 @@ let defaultStore: ContextStore | undefined;
  * Installs the context store used by proxies created without a `context`
  * option; the `./context` module calls it with its `AsyncLocalStorage`.
  *
- * @param store The store, or `undefined` for a single global context.
+ * @param store The store, or `undefined` for none.
  *
  * @example Install a store by hand
  * ```ts
@@ -495,8 +514,6 @@ class ProxyState<T> {
   readonly store: ContextStore | undefined;
   /** Shared scope: the object, and its bound methods. */
   shared = new Slot<T>();
-  /** Context scope outside any context store: the one global context. */
-  global = new Slot<T>();
   fun: ObjectFactory<T> | undefined = undefined;
   pool: Pool<T> | undefined = undefined;
   poolOptions: ProxyPoolOptions<T>;
@@ -651,7 +668,6 @@ class ProxyState<T> {
     }
     this.#dropPool();
     this.shared = new Slot<T>();
-    this.global = new Slot<T>();
     this.fun = fun;
     this.made = 0;
     if (this.declared === "shared") {
@@ -701,22 +717,23 @@ class ProxyState<T> {
     const pool = this.pool;
     this.pool = undefined;
     // objects still held in contexts go back to the old pool, which closes
-    // them; nothing is leaked. The global context's goes back now, as no
-    // context end will return it.
-    if (pool !== undefined) {
-      void pool.shutdown();
-      void giveBack(this.global);
-    }
+    // them; nothing is leaked
+    if (pool !== undefined) void pool.shutdown();
   }
 
   // ---------------------------------------------------------------- objects
 
-  /** The slot of the current context for this proxy. */
+  /**
+   * The slot of the current context for this proxy. Outside any context a
+   * context-scoped proxy has none: one object there would be shared by
+   * every task that runs outside a context, and given back by the first
+   * that ends while the others still use it.
+   */
   slot(): Slot<T> {
     if (this.scope !== "context") return this.shared;
     const store = this.store ?? defaultStore;
     const ctx = store?.getStore();
-    if (ctx === undefined) return this.global;
+    if (ctx === undefined) throw this.#outside(store !== undefined);
     let slot = findSlot(ctx, this) as Slot<T> | undefined;
     if (slot === undefined) {
       if (ctx.closed) {
@@ -728,6 +745,15 @@ class ProxyState<T> {
       addSlot(ctx, this, slot as Slot<unknown>);
     }
     return slot;
+  }
+
+  /** The error for a context-scoped proxy used outside any context. */
+  #outside(hasStore: boolean): ProxyError {
+    return new ProxyError(
+      `This proxy has one object per async context, and no context is current: run the work in withContext(fn, { take: [proxy] }) from the ./context module${
+        hasStore ? "" : " (import it: it installs the context store)"
+      }, or use proxy._withObj(fn), which lends fn an object of its own for its duration`,
+    );
   }
 
   /** The current object, for synchronous access through the proxy. */
@@ -753,19 +779,21 @@ class ProxyState<T> {
         return slot;
       }
       // kept for the next _getObj() here, neither dropped nor made twice
-      this.#adopt(slot, Promise.resolve(made), undefined).catch(() => {});
+      this.#adopt(slot, Promise.resolve(made), false).catch(() => {});
       throw new ProxyError(
         "This proxy's fun is async, so its object cannot be made on first use: `await proxy._getObj()` first in this context",
       );
     }
     throw new ProxyError(
-      "No object in this context yet: `await proxy._getObj()` first, or run the work in withContext(fn, { take: [proxy] }) from the ./context module",
+      "No object in this context yet: `await proxy._getObj()` first, or take it when the context starts: withContext(fn, { take: [proxy] })",
     );
   }
 
   getObj(options?: GetOptions): Promise<T> {
     let slot: Slot<T>;
     try {
+      // checked even when the object is there already: on every call
+      resolveWaitOptions("Cannot get the proxy's object", options, Infinity);
       slot = this.slot();
     } catch (err) {
       return Promise.reject(err);
@@ -781,25 +809,32 @@ class ProxyState<T> {
     }
     const pool = this.pool;
     const fun = this.fun;
-    const taking = pool !== undefined
-      ? pool.get(options)
-      : Promise.resolve().then(() => fun(this.made++));
-    return this.#adopt(slot, taking, pool);
+    if (pool !== undefined) return this.#adopt(slot, pool.lease(options), true);
+    return this.#adopt(
+      slot,
+      Promise.resolve().then(() => fun(this.made++)),
+      false,
+    );
   }
 
-  /** Makes `taking` the slot's pending object, and its object once there. */
+  /**
+   * Makes `taking` (a lease from the pool, or an object made by `fun`) the
+   * slot's pending object, and its object once there.
+   */
   #adopt(
     slot: Slot<T>,
-    taking: Promise<T>,
-    pool: Pool<T> | undefined,
+    taking: Promise<T | Lease<T>>,
+    leased: boolean,
   ): Promise<T> {
     return slot.pending = taking.then(
-      (obj) => {
+      (got) => {
         slot.pending = undefined;
-        slot.obj = obj;
+        if (leased) {
+          slot.lease = got as Lease<T>;
+          slot.obj = slot.lease.obj;
+        } else slot.obj = got as T;
         slot.has = true;
-        slot.pool = pool;
-        return obj;
+        return slot.obj as T;
       },
       (err) => {
         slot.pending = undefined;
@@ -809,14 +844,17 @@ class ProxyState<T> {
   }
 
   retObj(options?: RetOptions): Promise<void> {
-    if (this.scope !== "context") return Promise.resolve();
+    let how: 0 | 1 | 2;
     let slot: Slot<T>;
     try {
+      how = resolveRetOptions(options);
+      // a shared object is kept, as the original keeps it
+      if (this.scope !== "context") return Promise.resolve();
       slot = this.slot();
-    } catch {
-      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return Promise.resolve(retSlot(slot, options));
+    return Promise.resolve(retSlot(slot, how));
   }
 
   hasObj(): boolean {
@@ -827,7 +865,33 @@ class ProxyState<T> {
     }
   }
 
-  async withObj<R>(
+  withObj<R>(
+    fn: (obj: T) => R | PromiseLike<R>,
+    options?: GetOptions,
+  ): Promise<R> {
+    try {
+      if (typeof fn !== "function") {
+        throw new TypeError(
+          `Cannot lend the proxy's object as 'fn' must be a function: current value is ${
+            show(fn)
+          }`,
+        );
+      }
+      resolveWaitOptions("Cannot lend the proxy's object", options, Infinity);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.scope === "context") {
+      const store = this.store ?? defaultStore;
+      if (store?.getStore() === undefined) {
+        return this.#withOwnObj(store, fn, options);
+      }
+    }
+    return this.#withCurrentObj(fn, options);
+  }
+
+  /** `_withObj` in a context, or with a shared object: the current one. */
+  async #withCurrentObj<R>(
     fn: (obj: T) => R | PromiseLike<R>,
     options?: GetOptions,
   ): Promise<R> {
@@ -843,12 +907,44 @@ class ProxyState<T> {
     return result;
   }
 
+  /**
+   * `_withObj` outside any context: `fn` gets an object of its own for its
+   * duration, never one shared with another caller. With a context store,
+   * `fn` runs in a context of its own, so that the proxy forwards to that
+   * object inside it too; without one, `fn` uses the object it is given.
+   */
+  async #withOwnObj<R>(
+    store: ContextStore | undefined,
+    fn: (obj: T) => R | PromiseLike<R>,
+    options?: GetOptions,
+  ): Promise<R> {
+    if (store !== undefined) {
+      const ctx = new ProxyContext();
+      return await store.run(ctx, async () => {
+        let failed = false;
+        try {
+          return await this.#withCurrentObj(fn, options);
+        } catch (err) {
+          failed = true;
+          throw err;
+        } finally {
+          // whatever else the work took in this context goes back too
+          const ending = endContext(ctx, failed);
+          if (ending !== undefined) await ending;
+        }
+      });
+    }
+    if (this.fun === undefined) {
+      throw new ProxyError(
+        `This proxy has nothing to lend yet: call ${this.setName}Fun(fun) first`,
+      );
+    }
+    if (this.pool !== undefined) return await this.pool.use(fn, options);
+    return await fn(await this.fun(this.made++));
+  }
+
   async shutdown(): Promise<void> {
-    // shutdown first: it refuses a _getObj still waiting in the global
-    // context, whose slot could not be given back before
-    const done = this.pool?.shutdown();
-    await giveBack(this.global);
-    await done;
+    await this.pool?.shutdown();
   }
 
   /**
@@ -913,7 +1009,10 @@ class ProxyState<T> {
     try {
       slot = this.slot();
     } catch {
-      return "Proxy(context ended: its object went back)";
+      const store = this.store ?? defaultStore;
+      return store?.getStore() === undefined
+        ? "Proxy(no context: an object per context, none outside)"
+        : "Proxy(context ended: its object went back)";
     }
     if (!slot.has) return `Proxy(${this.#missing(slot)})`;
     this.#inspecting = true;
@@ -1230,8 +1329,11 @@ class ProxyImpl {
  * {@linkcode Pool} built with the proxy's pool options: take it with
  * `await proxy._getObj()` and give it back with `proxy._retObj()`, or run
  * the work in `withContext()` from the `./context` module, which gives it
- * back automatically when the work settles. Where no async context store
- * exists (browsers), all code shares one global context.
+ * back automatically when the work settles. Outside any context there is
+ * no object to forward to (one there would be shared by every caller, and
+ * given back by the first to finish): `proxy._withObj(fn)` lends `fn` an
+ * object of its own for its duration, and the rest is refused with a
+ * {@linkcode ProxyError} that says so.
  *
  * Using a proxy with nothing set throws {@linkcode ProxyError} naming the
  * setter to call; `null` counts as nothing, as `undefined` does.
@@ -1273,10 +1375,13 @@ class ProxyImpl {
  * import assert from "node:assert/strict";
  * import { Proxy } from "./mod.ts";
  *
+ * import { withContext } from "./context.ts";
+ *
  * const conn = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }), maxSize: 4 });
- * await conn._getObj(); // this context's object
- * assert(conn.id === 0);
- * await conn._retObj(); // back to the pool
+ * await withContext(async () => {
+ *   await conn._getObj(); // this context's object
+ *   assert(conn.id === 0);
+ * }); // back to the pool
  * await conn._shutdown();
  * ```
  */

@@ -92,13 +92,13 @@ describe("withContext: per-async-context objects", () => {
     await db._shutdown();
   });
 
-  it("keeps the global context outside withContext", async () => {
+  it("has no object outside withContext: one there would be shared by every caller", async () => {
     const db = new Proxy<Conn>({ fun: (n) => ({ n }) });
-    const outside = await db._getObj();
+    await assert.rejects(db._getObj(), /no context is current/);
+    assert.throws(() => db.n, /no context is current/);
     const inside = await withContext(() => db._getObj());
-    assert.notEqual(inside, outside);
-    assert.equal(db.n, outside.n);
-    await db._retObj();
+    assert.equal(inside.n, 0);
+    assert.equal(db._pool!.stats().nusing, 0);
     await db._shutdown();
   });
 
@@ -129,6 +129,41 @@ describe("withContext: per-async-context objects", () => {
   it("rejects a non-function", async () => {
     // @ts-expect-error: not a function
     await assert.rejects(withContext(42), TypeError);
+  });
+
+  it("refuses wrong options, naming them, before taking anything", async () => {
+    const db = new Proxy<Conn>({ fun: (n) => ({ n }) });
+    let ran = 0;
+    const work = () => void ran++;
+    await assert.rejects(
+      withContext(work, { takes: [db] } as never),
+      /'takes' is not a known option: did you mean 'take'\?/,
+    );
+    await assert.rejects(
+      withContext(work, { take: db } as never),
+      /'take' must be a list of proxies: .*write take: \[proxy\]/,
+    );
+    await assert.rejects(
+      withContext(work, { take: [{}] } as never),
+      /'take\[0\]' must be a proxy \(with _getObj\): current value is \{\}/,
+    );
+    await assert.rejects(
+      withContext(work, { take: [db], timeout: -5 }),
+      RangeError,
+    );
+    await assert.rejects(
+      withContext(work, { timout: 5 } as never),
+      /did you mean 'timeout'/,
+    );
+    assert.equal(ran, 0, "the work never ran");
+    assert.equal(db._pool!.stats().nuses, 0, "nothing taken");
+    // inContext refuses them when it wraps, at once
+    assert.throws(
+      () => inContext(work, { take: db } as never),
+      /Cannot wrap in a context as 'take' must be a list of proxies/,
+    );
+    assert.throws(() => inContext(42 as never), /'fn' must be a function/);
+    await db._shutdown();
   });
 });
 
@@ -202,7 +237,7 @@ describe("withContext: inspection", () => {
       return inspect(db);
     }, { take: [db] });
     assert.equal(inside, `Proxy(${inspect({ n: 100 })})`);
-    assert.match(inspect(db), /^Proxy\(no object in this context/);
+    assert.match(inspect(db), /^Proxy\(no context/);
     assert.match(await late!, /^Proxy\(context ended/);
     assert.equal(db._pool!.stats().nusing, 0, "inspection took nothing");
     await db._shutdown();

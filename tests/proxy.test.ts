@@ -2,6 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { Pool, Proxy, ProxyError, TimeoutError } from "../mod.ts";
+import { contextStore, withContext } from "../context.ts";
+import { setDefaultContextStore } from "../proxy.ts";
 import { flush, recordingLogger } from "./_helpers.ts";
 
 class Client {
@@ -44,7 +46,7 @@ describe("Proxy: delayed initialisation", () => {
     assert.equal(a.url, "x");
     const b = new Proxy<Client>({ maxSize: null });
     b.set(undefined, () => new Client("y"));
-    assert.equal(b.url, "y");
+    await withContext(() => assert.equal(b.url, "y"));
     await b._shutdown();
   });
 
@@ -104,8 +106,10 @@ describe("Proxy: delayed initialisation", () => {
     // set(null, fun) is set(undefined, fun)
     db.set(null as never, () => new Client("f"));
     assert.ok(db._pool instanceof Pool);
-    await db._getObj();
-    assert.equal(db.url, "f");
+    await withContext(async () => {
+      await db._getObj();
+      assert.equal(db.url, "f");
+    });
     // a set proxy stays set after a refused setObj(null)
     const kept = new Proxy<Client>({ obj: new Client("k") });
     assert.throws(() => kept.setObj(null as never), ProxyError);
@@ -118,7 +122,7 @@ describe("Proxy: delayed initialisation", () => {
       fun: () => new Client("m"),
       maxSize: null,
     });
-    assert.equal(made.url, "m");
+    await withContext(() => assert.equal(made.url, "m"));
     await db._shutdown();
   });
 
@@ -553,15 +557,18 @@ describe("Proxy: inspection (console.log)", () => {
       });
       assert.match(show(shared), /not made yet/);
       const pooled = new Proxy<{ n: number }>({ fun: (n) => (made++, { n }) });
-      assert.match(show(pooled), /no object in this context/);
+      assert.match(show(pooled), /no context: an object per context/);
       const unpooled = new Proxy<{ n: number }>({
         fun: (n) => (made++, { n }),
         maxSize: null,
       });
-      assert.match(show(unpooled), /no object in this context/);
-      assert.equal(made, 1, "only the pool's minSize object was made");
-      await pooled._getObj();
-      assert.equal(show(pooled), `Proxy(${showInner({ n: 0 })})`);
+      await withContext(async () => {
+        assert.match(show(pooled), /no object in this context/);
+        assert.match(show(unpooled), /no object in this context/);
+        assert.equal(made, 1, "only the pool's minSize object was made");
+        await pooled._getObj();
+        assert.equal(show(pooled), `Proxy(${showInner({ n: 0 })})`);
+      });
       await pooled._shutdown();
     });
   }
@@ -571,10 +578,12 @@ describe("Proxy: scope", () => {
   it("takes the original's thread and versatile as context", async () => {
     for (const scope of ["thread", "versatile"] as const) {
       const p = new Proxy<{ n: number }>({ scope, fun: (n) => ({ n }) });
-      await p._getObj();
-      assert.equal(p.n, 0);
-      await p._retObj();
-      assert.equal(p._hasObj(), false);
+      await withContext(async () => {
+        await p._getObj();
+        assert.equal(p.n, 0);
+        await p._retObj();
+        assert.equal(p._hasObj(), false);
+      });
       await p._shutdown();
     }
   });
@@ -653,23 +662,28 @@ describe("Proxy: with fun and a pool", () => {
     const pool = p._pool!;
     assert.ok(pool instanceof Pool);
     assert.equal(pool.stats().config.maxSize, 2);
-    assert.equal(p._hasObj(), false);
-    assert.throws(() => p.n, /_getObj/);
-    const obj = await p._getObj();
-    assert.equal(p._hasObj(), true);
-    assert.equal(p.n, obj.n);
-    assert.equal(await p._getObj(), obj, "same object while held");
-    assert.equal(pool.stats().nusing, 1);
-    await p._retObj();
-    assert.equal(p._hasObj(), false);
-    assert.equal(pool.stats().nusing, 0);
+    await withContext(async () => {
+      assert.equal(p._hasObj(), false);
+      assert.throws(() => p.n, /_getObj/);
+      const obj = await p._getObj();
+      assert.equal(p._hasObj(), true);
+      assert.equal(p.n, obj.n);
+      assert.equal(await p._getObj(), obj, "same object while held");
+      assert.equal(pool.stats().nusing, 1);
+      await p._retObj();
+      assert.equal(p._hasObj(), false);
+      assert.equal(pool.stats().nusing, 0);
+    });
     await p._shutdown();
   });
 
   it("passes timeout to the pool", async () => {
     const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }), maxSize: 1 });
     const held = await p._pool!.get();
-    await assert.rejects(p._getObj({ timeout: 5 }), TimeoutError);
+    await assert.rejects(
+      withContext(() => p._getObj({ timeout: 5 })),
+      TimeoutError,
+    );
     p._pool!.ret(held);
     await p._shutdown();
   });
@@ -679,10 +693,12 @@ describe("Proxy: with fun and a pool", () => {
       fun: async (n) => ({ n }),
       minSize: 0,
     });
-    const [a, b] = await Promise.all([p._getObj(), p._getObj()]);
-    assert.equal(a, b);
-    assert.equal(p._pool!.stats().nusing, 1);
-    await p._retObj();
+    await withContext(async () => {
+      const [a, b] = await Promise.all([p._getObj(), p._getObj()]);
+      assert.equal(a, b);
+      assert.equal(p._pool!.stats().nusing, 1);
+      await p._retObj();
+    });
     await p._shutdown();
   });
 
@@ -693,19 +709,21 @@ describe("Proxy: with fun and a pool", () => {
       maxSize: null,
     });
     assert.equal(p._pool, undefined);
-    assert.equal(p.n, 0, "a sync fun makes the object on first use");
-    await p._retObj(); // no pool to give it back to: kept
-    assert.equal(p._hasObj(), true);
-    assert.equal(p.n, 0);
-    assert.equal((await p._getObj()).n, 0);
-    assert.equal(await p._withObj((o) => o.n), 0);
-    assert.equal(p._hasObj(), true, "_withObj keeps it too");
-    assert.equal(made, 1);
-    // returned as broken, it is dropped: the next use makes a new one
-    await p._retObj({ broken: true });
-    assert.equal(p._hasObj(), false);
-    assert.equal(p.n, 1);
-    assert.equal(made, 2);
+    await withContext(async () => {
+      assert.equal(p.n, 0, "a sync fun makes the object on first use");
+      await p._retObj(); // no pool to give it back to: kept
+      assert.equal(p._hasObj(), true);
+      assert.equal(p.n, 0);
+      assert.equal((await p._getObj()).n, 0);
+      assert.equal(await p._withObj((o) => o.n), 0);
+      assert.equal(p._hasObj(), true, "_withObj keeps it too");
+      assert.equal(made, 1);
+      // returned as broken, it is dropped: the next use makes a new one
+      await p._retObj({ broken: true });
+      assert.equal(p._hasObj(), false);
+      assert.equal(p.n, 1);
+      assert.equal(made, 2);
+    });
     await p._shutdown();
   });
 
@@ -714,11 +732,13 @@ describe("Proxy: with fun and a pool", () => {
       fun: async (n) => ({ n }),
       maxSize: null,
     });
-    const getting = p._getObj();
-    await p._retObj();
-    assert.equal((await getting).n, 0);
-    assert.equal(p._hasObj(), true);
-    assert.equal(p.n, 0);
+    await withContext(async () => {
+      const getting = p._getObj();
+      await p._retObj();
+      assert.equal((await getting).n, 0);
+      assert.equal(p._hasObj(), true);
+      assert.equal(p.n, 0);
+    });
     await p._shutdown();
   });
 
@@ -728,16 +748,18 @@ describe("Proxy: with fun and a pool", () => {
       fun: (n) => (made++, Promise.resolve({ n })),
       maxSize: null,
     });
-    assert.throws(() => p.n, /_getObj/);
-    assert.throws(() => p.n, /still being made/);
-    assert.throws(() => "n" in p, ProxyError);
-    assert.equal((await p._getObj()).n, 0);
-    assert.equal(p.n, 0);
-    assert.equal(made, 1, "not one per failed access");
+    await withContext(async () => {
+      assert.throws(() => p.n, /_getObj/);
+      assert.throws(() => p.n, /still being made/);
+      assert.throws(() => "n" in p, ProxyError);
+      assert.equal((await p._getObj()).n, 0);
+      assert.equal(p.n, 0);
+      assert.equal(made, 1, "not one per failed access");
+    });
     await p._shutdown();
   });
 
-  it("_shutdown() refuses a _getObj waiting in the global context, and ends", async () => {
+  it("_shutdown() refuses a _getObj waiting in a context, and ends", async () => {
     const p = new Proxy<{ n: number }>({
       fun: (n) => ({ n }),
       maxSize: 1,
@@ -745,7 +767,7 @@ describe("Proxy: with fun and a pool", () => {
       logLevel: "off",
     });
     const held = await p._pool!.get();
-    const waiting = p._getObj().then(
+    const waiting = withContext(() => p._getObj()).then(
       () => "served",
       (err: Error) => err.name,
     );
@@ -756,19 +778,24 @@ describe("Proxy: with fun and a pool", () => {
     assert.equal(p._pool!.stats().shutdown, true);
   });
 
-  it("setFun() again gives the global context's object back to the old pool at once", async () => {
+  it("setFun() again: a context's object goes back to the old pool, which closes it", async () => {
     const closed: number[] = [];
     const p = new Proxy<{ n: number }>({
       fun: (n) => ({ n }),
       closer: (o) => void closed.push(o.n),
     });
-    await p._getObj();
     const old = p._pool!;
-    p.setFun((n) => ({ n: 100 + n }));
+    await withContext(async () => {
+      await p._getObj();
+      p.setFun((n) => ({ n: 100 + n }));
+      await flush();
+      assert.deepEqual(closed, [], "still held by this context");
+      assert.equal(old.stats().nusing, 1);
+    });
     await flush();
-    assert.deepEqual(closed, [0], "closed without waiting for shutdownTimeout");
+    assert.deepEqual(closed, [0], "closed when the context gave it back");
     assert.equal(old.stats().nusing, 0);
-    assert.equal((await p._getObj()).n, 100);
+    assert.equal(await withContext(async () => (await p._getObj()).n), 100);
     await p._shutdown();
   });
 
@@ -806,8 +833,10 @@ describe("Proxy: with fun and a pool", () => {
 
   it("closes an object returned as broken", async () => {
     const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
-    await p._getObj();
-    await p._retObj({ broken: true });
+    await withContext(async () => {
+      await p._getObj();
+      await p._retObj({ broken: true });
+    });
     assert.equal(p._pool!.stats().closedBy.broken, 1);
     await p._shutdown();
   });
@@ -843,26 +872,155 @@ describe("Proxy: the production pool options pass through", () => {
       backoffMax: 50,
       logLevel: "off",
     });
-    const first = await p._getObj();
-    await p._retObj();
+    const first = await withContext(async () => {
+      const obj = await p._getObj();
+      await p._retObj();
+      return obj;
+    });
     const pool = p._pool!;
     const c = pool.stats().config;
     assert.equal(c.maxLifetime, 60_000);
     assert.equal(c.maxWaiting, 1);
     assert.equal(c.maxCreating, 1);
     assert.equal(resets, 1, "reset ran on the proxy's return");
-    const again = await p._getObj();
+    const again = await withContext(() => p._getObj());
     assert.equal(again, first);
     assert.equal(checks, 2, "check ran before each lending of an idle object");
     // maxWaiting: with both objects lent, one waits, the next is refused
     const a = await pool.get();
+    const b = await pool.get();
     const waiting = pool.get();
     await assert.rejects(
       pool.get(),
       (err: Error) => err.name === "OverloadError",
     );
     pool.ret(a);
+    pool.ret(b);
     pool.ret(await waiting);
+    await p._shutdown();
+  });
+});
+
+describe("Proxy: outside any context", () => {
+  it("refuses _getObj, _retObj and synchronous use, saying to use withContext", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
+    const outside = (err: unknown) =>
+      err instanceof ProxyError &&
+      /withContext\(fn, \{ take: \[proxy\] \}\)/.test(err.message) &&
+      /_withObj\(fn\)/.test(err.message);
+    await assert.rejects(p._getObj(), outside);
+    await assert.rejects(p._retObj(), outside);
+    assert.throws(() => p.n, outside);
+    assert.equal(p._hasObj(), false);
+    assert.equal(p._pool!.stats().nusing, 0, "nothing taken");
+    await p._shutdown();
+  });
+
+  it("lends each _withObj call an object of its own for its duration, the proxy forwarding to it", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }), maxSize: 2 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: number[] = [];
+    const first = p._withObj(async (o) => {
+      seen.push(o.n);
+      await gate;
+      assert.equal(p.n, o.n, "the proxy forwards to this call's object");
+      return o.n;
+    });
+    await flush();
+    const second = p._withObj((o) => {
+      seen.push(o.n);
+      return o.n;
+    });
+    const b = await second; // ends while the first still holds its own
+    assert.equal(p._pool!.stats().nusing, 1, "the first still holds one");
+    release();
+    const a = await first;
+    assert.notEqual(a, b, "two concurrent calls, two objects");
+    assert.equal(p._pool!.stats().nusing, 0);
+    await p._shutdown();
+  });
+
+  it("without any context store, _withObj still lends an object of its own", async () => {
+    setDefaultContextStore(undefined);
+    try {
+      const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }), maxSize: 2 });
+      const [a, b] = await Promise.all([
+        p._withObj(async (o) => {
+          await flush();
+          return o.n;
+        }),
+        p._withObj(async (o) => {
+          await flush();
+          return o.n;
+        }),
+      ]);
+      assert.notEqual(a, b);
+      assert.equal(p._pool!.stats().nusing, 0);
+      // there is no context to forward in: the error says how to get one
+      await assert.rejects(
+        p._withObj(() => p.n),
+        (err: Error) =>
+          err instanceof ProxyError && /import it/.test(err.message),
+      );
+      await p._shutdown();
+    } finally {
+      setDefaultContextStore(contextStore);
+    }
+  });
+});
+
+describe("Proxy: strict arguments on every call", () => {
+  it("_getObj, _retObj and _withObj refuse unknown keys and wrong types", async () => {
+    const p = new Proxy<{ n: number }>({ fun: (n) => ({ n }) });
+    await withContext(async () => {
+      await p._getObj();
+      // checked even when the context has its object already
+      await assert.rejects(
+        p._getObj({ timout: 5 } as never),
+        /'timout' is not a known option: did you mean 'timeout'\?/,
+      );
+      await assert.rejects(
+        p._retObj({ brokne: true } as never),
+        /'brokne' is not a known option: did you mean 'broken'\?/,
+      );
+      await assert.rejects(
+        p._retObj({ broken: "yes" } as never),
+        /'broken' must be a boolean/,
+      );
+      assert.equal(p._hasObj(), true, "a refused _retObj gives nothing back");
+      await assert.rejects(
+        p._withObj((o) => o.n, { timout: 5 } as never),
+        /did you mean 'timeout'/,
+      );
+      await assert.rejects(
+        p._withObj("fn" as never),
+        /'fn' must be a function/,
+      );
+    });
+    assert.throws(
+      () => new Proxy<object>({ maxSize: 3 })._setPool({ maxsize: 4 } as never),
+      /'maxsize' is not a known option: did you mean 'maxSize'\?/,
+    );
+    await p._shutdown();
+  });
+
+  it("a context gives back only the lend it made", async () => {
+    const log = recordingLogger();
+    const p = new Proxy<{ n: number }>({
+      fun: (n) => ({ n }),
+      maxSize: 1,
+      logger: log,
+    });
+    let other: { n: number } | undefined;
+    await withContext(async () => {
+      const mine = await p._getObj();
+      p._pool!.ret(mine); // given back by hand...
+      other = await p._pool!.get(); // ...and lent to someone else
+    });
+    assert.equal(p._pool!.stats().nusing, 1, "still lent to the other");
+    assert.match(log.at("warn").join("\n"), /a lease did not give back/);
+    p._pool!.ret(other!);
     await p._shutdown();
   });
 });

@@ -467,22 +467,42 @@ const checks: [string, Check][] = [
     equal(awaited, db, "await an empty proxy");
   }],
 
-  ["context Proxy takes and returns a pooled object", async () => {
-    const conn = new Proxy<Conn>({
-      fun: (n) => ({ n, closed: false }),
-      maxSize: 2,
-      closer: (c) => void (c.closed = true),
-    });
-    const obj = await conn._getObj();
-    equal(conn.n, 0, "forwards to this context's object");
-    equal(conn._pool?.stats().nusing, 1, "taken from the pool");
-    const r = await conn._withObj((c) => c.n + 1);
-    equal(r, 1, "_withObj");
-    await conn._retObj();
-    equal(conn._pool?.stats().nusing, 0, "given back");
-    await conn._shutdown();
-    assert(obj.closed, "closed at shutdown");
-  }],
+  [
+    "context Proxy lends per call outside a context, never one object to two callers",
+    async () => {
+      const conn = new Proxy<Conn>({
+        fun: (n) => ({ n, closed: false }),
+        maxSize: 2,
+        closer: (c) => void (c.closed = true),
+      });
+      let refused: unknown;
+      try {
+        await conn._getObj();
+      } catch (e) {
+        refused = e;
+      }
+      assert(
+        refused instanceof ProxyError && /withContext/.test(refused.message),
+        `_getObj outside a context refused, got ${describe(refused)}`,
+      );
+      let first: Conn | undefined;
+      const [a, b] = await Promise.all([
+        conn._withObj(async (c) => {
+          first = c;
+          await new Promise((r) => setTimeout(r, 1));
+          return c.n;
+        }),
+        conn._withObj(async (c) => {
+          await new Promise((r) => setTimeout(r, 1));
+          return c.n;
+        }),
+      ]);
+      assert(a !== b, `two concurrent _withObj, two objects (${a}, ${b})`);
+      equal(conn._pool?.stats().nusing, 0, "both given back");
+      await conn._shutdown();
+      assert(first!.closed, "closed at shutdown");
+    },
+  ],
 ];
 
 /** Longest time one check may take. */
