@@ -776,7 +776,7 @@ export class Pool<T> implements AsyncDisposable {
   /**
    * Lends an object as a {@linkcode Lease} that gives it back when disposed,
    * for `await using`. A disposer cannot see whether its scope threw: call
-   * {@linkcode Lease.prototype.broken} to have the object closed instead.
+   * {@linkcode Lease.prototype.markBroken} to have the object closed instead.
    *
    * @param options As for {@linkcode Pool.prototype.get}.
    * @returns A lease holding the object in `obj`.
