@@ -8,7 +8,7 @@
  *   come, first served, with timeouts and `AbortSignal`, `maxSize`,
  *   `minSize`, health checks, recycling, retirement after `maxUse` uses,
  *   held-too-long warnings and kills, creation back-off that rides out
- *   backend outages, and seven hooks. Zero dependencies, Web-standard APIs
+ *   backend outages, and nine hooks. Zero dependencies, Web-standard APIs
  *   only: Deno, Bun, Node, browsers and edge runtimes.
  * - {@linkcode Proxy} is a reference you can export at start-up and set
  *   later; every property access and call is forwarded to the object set

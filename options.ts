@@ -24,6 +24,8 @@ import {
 import type { CreationError, OverloadError } from "./errors.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { Pool } from "./pool.ts";
+// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
+import type { Proxy } from "./proxy.ts";
 
 /**
  * A JSON-compatible value, as returned by the `stats` hook.

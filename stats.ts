@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { JsonValue } from "./options.ts";
+// deno-lint-ignore no-unused-vars -- PoolOptions: for {@linkcode} in docs
+import type { JsonValue, PoolOptions } from "./options.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { Pool } from "./pool.ts";
 

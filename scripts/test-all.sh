@@ -2,6 +2,9 @@
 # Runs the whole test suite on deno, bun and node (24, from node_modules),
 # and the reach checks in workerd and headless Chromium (scripts/test-reach.ts),
 # prints one line per runtime with its pass count, and fails if any fails.
+# For a runtime that fails, it shows its first failure once (message and
+# stack, without the runtime's own frames), the names of its failing tests
+# and its own counts: the full logs are long and each runtime repeats itself.
 # RUNTIMES="deno node" runs a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,18 +28,73 @@ run() { # name, command…
     summary+=("$(printf '%-9s ok    %s (%ss)' "$name" "$counts" "$secs")")
   else
     status=1
-    # the first failure (its cause may be far from the end), then the end
-    local first
-    first=$(grep -nE '^ *(✖|not ok|FAIL|\(fail\)|error:)|failing tests' \
-      "$logs/$name.log" | head -1 | cut -d: -f1)
-    if [ -n "$first" ]; then
-      echo "-- from the first failure (line $first):"
-      sed -n "${first},$((first + 80))p" "$logs/$name.log"
-      echo "-- the end:"
-    fi
-    tail -n 60 "$logs/$name.log"
+    report "$name" "$logs/$name.log"
     summary+=("$(printf '%-9s FAIL  %s (%ss, exit %s)' "$name" "$counts" "$secs" "$rc")")
   fi
+}
+
+report() { # name, log: its first failure, once, then its failing tests and counts
+  local first names totals
+  first=$(first_failure "$1" "$2")
+  [ -n "$first" ] || first=$(first_marked "$2")
+  case $1 in
+  deno)
+    names=$(awk '/^ FAILURES $/ {on = 1} on && / => / {print}' "$2")
+    totals=$(grep -E '^(ok|FAILED) \|' "$2" | tail -1) ;;
+  bun)
+    names=$(grep -E '^\(fail\) |^# Unhandled error' "$2" | awk '!seen[$0]++')
+    totals=$(grep -E '^ *[0-9]+ (pass|fail|error|skip|todo)$|^Ran [0-9]+ tests' "$2" |
+      tail -6) ;;
+  node)
+    names=$(awk '/^✖ failing tests:$/ {on = 1} on && prev ~ /^test at / {print} {prev = $0}' "$2")
+    totals=$(grep -E '^ℹ (tests|pass|fail|cancelled|skipped|todo) ' "$2" | tail -6) ;;
+  *) names='' totals='' ;;
+  esac
+  echo "-- $1: the first failure"
+  if [ -n "$first" ]; then
+    # runtime-internal stack frames say nothing about our code
+    echo "$first" | grep -vE '^ +at .*(node:internal|node:test|node:async_hooks|ext:deno_|ext:core)' |
+      head -n 60
+  else
+    tail -n 40 "$2"
+  fi
+  if [ -n "$names" ]; then
+    echo "-- $1: failing ($(echo "$names" | wc -l)):"
+    echo "$names" | head -n 10
+    [ "$(echo "$names" | wc -l)" -le 10 ] || echo "…"
+  fi
+  if [ -n "$totals" ]; then
+    echo "-- $1: its counts:"
+    echo "$totals"
+  fi
+}
+
+first_failure() { # name, log → the first failure's block, as the runtime wrote it
+  case $1 in
+  deno) # the ERRORS section lists each failure once: "name => where", error, stack
+    awk '/^ ERRORS $/ {on = 1; next}
+      on && (/^ FAILURES $/ || (prev == "" && / => / && seen++)) {exit}
+      on && (seen || NF) {print} {prev = $0}' "$2" ;;
+  bun) # bun prints a failure's message BEFORE its "(fail) name" line
+    awk '/^# Unhandled error between tests/ {on = 1}
+      on {print} on && /^-----+$/ && dashes++ {exit}
+      on {next}
+      /^\((pass|skip|todo)\) |^[^ ].*\.[jt]sx?:$/ {n = 0; next}
+      n || NF {block[n++] = $0}
+      /^\(fail\) / {for (i = (n > 50 ? n - 50 : 0); i < n; i++) print block[i]; exit}' "$2" ;;
+  node) # the "failing tests" section at the end
+    awk '/^✖ failing tests:$/ {on = 1; next}
+      on && /^test at / && seen++ {exit}
+      on && seen {print}' "$2" ;;
+  esac
+}
+
+first_marked() { # log → 40 lines from its first failure marker (workerd, chromium,
+  # or a runtime that failed before it could list its failures)
+  local at
+  at=$(grep -nE '^ *(✖|not ok|FAIL|\(fail\)|error:)|\[ERROR\]|: FAIL ' "$1" |
+    head -1 | cut -d: -f1)
+  [ -n "$at" ] && sed -n "${at},$((at + 40))p" "$1"
 }
 
 count() { # name, log → "N passed, M failed"

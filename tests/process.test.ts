@@ -1,6 +1,8 @@
 // Process hygiene and load, on the runtime running the tests:
 // - a program that creates a pool with housekeeping and never calls
 //   shutdown() still exits by itself (background timers are unref'd);
+// - the demo (npm run demo), its stdout not a terminal, exits by itself and
+//   prints its timeline and final counts that agree with each other;
 // - the per-request HTTP example (examples/http) under a load generator
 //   (autocannon) answers every request, leaks no object and keeps the pool
 //   within its bounds all along (its stats are sampled every 50 ms during
@@ -70,6 +72,49 @@ describe(`process hygiene (${runtime})`, () => {
     assert.equal(code, 0, out);
     assert.match(out, /pool used: 3 objects/);
     assert.ok(Date.now() - t0 < 15_000);
+  });
+});
+
+describe(`the demo (${runtime})`, () => {
+  it("exits by itself, prints its timeline and counts that agree", async () => {
+    const [cmd, args] = command(`${root}examples/demo.ts`);
+    const { code, out, killed } = await run(cmd, args, 25_000);
+    assert.equal(killed, false, `still running after 25 s:\n${out}`);
+    assert.equal(code, 0, out);
+    // not a terminal: plain status lines, no carriage returns
+    assert.doesNotMatch(out, /\r/);
+    for (const phase of ["warm-up", "outage", "recovery"]) {
+      assert.match(
+        out,
+        new RegExp(`^\\d+\\.\\d\\d s ${phase} .* alive \\d`, "m"),
+      );
+    }
+    // the timeline: the phase marks (a label is cut short when its phase
+    // had fewer samples than letters), then one sparkline row per series
+    assert.match(out, /^phase +w[a-z-]* *\|o[a-z]* *\|recovery/m);
+    for (const series of ["alive", "in use", "waiting", "served"]) {
+      assert.match(
+        out,
+        new RegExp(`^${series} +[▁-█]{10,}  min \\d+ max \\d+$`, "m"),
+      );
+    }
+    const num = (re: RegExp) =>
+      (out.match(re) ?? assert.fail(`no ${re} in:\n${out}`)).slice(1).map(
+        Number,
+      );
+    const [total, served, failed] = num(
+      /^requests: +(\d+) = (\d+) served \+ (\d+) failed/m,
+    );
+    assert.equal(served + failed, total);
+    assert.ok(served > 0);
+    const [nobjs, navail, nusing, nbusy] = num(
+      /^connections: +(\d+) alive = (\d+) idle \+ (\d+) in use \+ (\d+) being checked/m,
+    );
+    assert.equal(navail + nusing + nbusy, nobjs);
+    const [created, closed] = num(/^ += (\d+) created - (\d+) closed/m);
+    assert.equal(created - closed, nobjs);
+    assert.ok(nobjs >= 2 && nobjs <= 4, `${nobjs} alive`);
+    assert.match(out, /^after shutdown: 0 alive, /m);
   });
 });
 
