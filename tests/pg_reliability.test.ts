@@ -733,6 +733,7 @@ describe("Pool with a real PostgreSQL (issues 4 and 9)", { skip }, () => {
           served: outcomes.length - failedOnes.length,
           failedInjected: failedOnes.length - unexpected.length,
           failedFromKills: unexpected.length,
+          killPoints: points.length,
           injected,
           backends,
           nobjs: st.nobjs,
