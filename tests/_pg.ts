@@ -135,6 +135,13 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * How long a wait on the server (a connection, backends exiting) may take
+ * before it counts as hung: far longer than it ever takes, so that a slow
+ * or loaded machine is never taken for a bug; it only bounds a real hang.
+ */
+export const PATIENCE = 60_000;
+
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -194,7 +201,7 @@ export class PgServer {
       user: "postgres",
       database: "postgres",
       application_name: applicationName,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: PATIENCE,
     };
   }
 
@@ -218,14 +225,25 @@ export class PgServer {
     return client;
   }
 
-  /** Runs one statement on a short-lived admin connection. */
+  /**
+   * A lasting admin connection (see `via` in {@linkcode terminate}); the
+   * caller ends it with `end()`.
+   */
+  admin(): Promise<pg.Client> {
+    return this.connect(`ppp-admin-${process.pid}-${this.#adminCount++}`);
+  }
+
+  /**
+   * Runs one statement on a short-lived admin connection, or on `via` (an
+   * admin connection from {@linkcode admin}).
+   */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     sql: string,
     params: unknown[] = [],
+    via?: pg.Client,
   ): Promise<R[]> {
-    const c = await this.connect(
-      `ppp-admin-${process.pid}-${this.#adminCount++}`,
-    );
+    if (via !== undefined) return (await via.query<R>(sql, params)).rows;
+    const c = await this.admin();
     try {
       return (await c.query<R>(sql, params)).rows;
     } finally {
@@ -258,7 +276,7 @@ export class PgServer {
   async waitBackends(
     prefix: string,
     want: number,
-    timeout = 5000,
+    timeout = PATIENCE,
   ): Promise<number> {
     const end = Date.now() + timeout;
     for (;;) {
@@ -274,14 +292,17 @@ export class PgServer {
    * only once they are gone from pg_stat_activity (backend exit is
    * asynchronous); else as soon as they are signalled. With `random` (a
    * seeded PRNG), the victims are the backends sorted by pid from an offset
-   * it draws, instead of the server's random() choice. Resolves with how
-   * many were killed.
+   * it draws, instead of the server's random() choice. With `via` (from
+   * {@linkcode admin}), the kill is one round trip on that connection
+   * instead of a new connection's setup, so that it strikes while the
+   * requests in flight still run. Resolves with how many were killed.
    */
   async terminate(
     prefix: string,
     limit = 1,
     wait = false,
     random?: () => number,
+    via?: pg.Client,
   ): Promise<number> {
     // one statement per kill, so that a killer keeps up with a fast load
     const rows = await this.query<{ pid: number; ok: boolean }>(
@@ -301,6 +322,7 @@ export class PgServer {
       random === undefined
         ? [prefix, limit, [...this.#killed]]
         : [prefix, limit, [...this.#killed], random()],
+      via,
     );
     const pids = rows.filter((r) => r.ok).map((r) => r.pid);
     for (const pid of pids) this.#killed.add(pid);
@@ -320,9 +342,12 @@ export class PgServer {
     return killed.length;
   }
 
-  /** Polls until none of these backends is in pg_stat_activity (5 s at most). */
+  /**
+   * Polls until none of these backends is in pg_stat_activity
+   * ({@linkcode PATIENCE} at most).
+   */
   async #gone(pids: number[]): Promise<void> {
-    const end = Date.now() + 5000;
+    const end = Date.now() + PATIENCE;
     while (pids.length !== 0 && Date.now() < end) {
       const rows = await this.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])",
