@@ -8,7 +8,8 @@
 // As root (sessions and CI), PgBouncer runs as the `postgres` user (`-u`) in
 // a folder that user owns, as PostgreSQL does. It runs in the foreground as
 // a child of the test process, which stops it (SIGTERM, then SIGKILL) when
-// the test ends, and at process exit if a test forgot to. A system service
+// the test ends, and at process exit if a test forgot to; a watchdog kills
+// it if the test process is killed (a runner's time limit). A system service
 // installed with the Debian package is left alone: this instance has its own
 // port, folder and config.
 
@@ -73,6 +74,28 @@ function installExitHook(): void {
   process.on("exit", () => {
     for (const b of live) b.destroySync();
   });
+}
+
+/**
+ * Kills process `pid` and removes `dir` if this process ends first, however
+ * it ends: the 'exit' hook does not run when a test runner kills a test
+ * process that ran out of time. A detached shell polls both every second;
+ * it ends by itself once `pid` is gone.
+ */
+function watchdog(pid: number, dir: string): void {
+  const script =
+    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; ' +
+    "do sleep 1; done; " +
+    'if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; rm -rf "$3"; fi';
+  try {
+    const w = spawn(
+      "sh",
+      ["-c", script, "ppp-watchdog", String(process.pid), String(pid), dir],
+      { detached: true, stdio: "ignore" },
+    );
+    w.on("error", () => {});
+    w.unref();
+  } catch { /* no shell: the exit hook still stops it */ }
 }
 
 /** A PgBouncer instance. Create it with {@linkcode startPgBouncer}. */
@@ -185,6 +208,7 @@ export class PgBouncer {
     this.#child = child;
     live.add(this);
     installExitHook();
+    if (child.pid !== undefined) watchdog(child.pid, this.dir);
     child.stderr!.on("data", (d) => {
       this.#output = (this.#output + d).slice(-65536);
     });
