@@ -394,35 +394,6 @@ describe("Pool: lending and returning", () => {
     await pool.shutdown();
   });
 
-  it("gives a lease back at the end of an await using scope", async () => {
-    const pool = new Pool({ fun: (n) => ({ n }) });
-    {
-      await using lease = await pool.lease();
-      assert.equal(lease.obj.n, 0);
-      assert.equal(pool.stats().nusing, 1);
-    }
-    assert.equal(pool.stats().nusing, 0);
-    assert.equal(pool.stats().navail, 1);
-    await pool.shutdown();
-  });
-
-  it("closes a lease marked broken", async () => {
-    const b = new Backend();
-    const pool = new Pool({ fun: b.fun, closer: b.closer });
-    let conn: Conn;
-    {
-      await using lease = await pool.lease();
-      conn = lease.obj;
-      lease.markBroken();
-    }
-    assert.equal(conn.closed, 1);
-    assert.equal(pool.stats().closedBy.broken, 1);
-    const next = await pool.get();
-    assert.notEqual(next, conn);
-    pool.ret(next);
-    await pool.shutdown();
-  });
-
   it("releases a lease once, even if disposed twice", async () => {
     const log = recordingLogger();
     const pool = new Pool({ fun: (n) => ({ n }), logger: log });

@@ -1,16 +1,10 @@
 // shutdown(): refuses waiters and later gets, closes every object exactly
-// once (idle, lent, being created), awaits closers within its limit, leaves
-// no timer behind, and works with `await using`.
+// once (idle, lent, being created), awaits closers within its limit, and
+// leaves no timer behind. With `await using`: tests/await_using.test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool, PoolError, TimeoutError } from "../mod.ts";
-import {
-  Backend,
-  type Conn,
-  flush,
-  recordingLogger,
-  withClock,
-} from "./_helpers.ts";
+import { Backend, flush, recordingLogger, withClock } from "./_helpers.ts";
 import { shutdownOn, spiedSignal, track } from "./_track.ts";
 
 describe("Shutdown: waiters and later gets", () => {
@@ -482,37 +476,6 @@ describe("Shutdown: idempotence, disposal, timers", () => {
     await Promise.all([pool.shutdown(), pool.shutdown()]);
     await pool.shutdown();
     assert.deepEqual(b.created.map((c) => c.closed), [1, 1]);
-  });
-
-  it("`await using` shuts the pool down at the end of the scope", async () => {
-    const b = new Backend();
-    let seen: Pool<Conn> | undefined;
-    {
-      await using pool = new Pool({ fun: b.fun, closer: b.closer });
-      seen = pool;
-      await pool.use((c) => assert.equal(c.n, 0));
-      assert.equal(b.created[0].closed, 0);
-    }
-    assert.equal(b.created[0].closed, 1);
-    assert.equal(seen.stats().shutdown, true);
-    await assert.rejects(seen.get(), PoolError);
-  });
-
-  it("`await using` shuts down even when the scope throws, after its leases", async () => {
-    const b = new Backend();
-    let seen: Pool<Conn> | undefined;
-    await assert.rejects(async () => {
-      await using pool = new Pool({ fun: b.fun, closer: b.closer });
-      seen = pool;
-      await using lease = await pool.lease();
-      assert.equal(lease.obj.n, 0);
-      throw new Error("scope failed");
-    }, /scope failed/);
-    // the lease went back first (reverse order), then the pool shut down
-    assert.equal(b.created.length, 1);
-    assert.equal(b.created[0].closed, 1);
-    assert.equal(seen!.stats().shutdown, true);
-    assert.equal(seen!.stats().closedBy.shutdown, 1);
   });
 
   it("leaves no timer behind: housekeeping, waiters, ready, back-off, creations", async () => {

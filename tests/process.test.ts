@@ -18,11 +18,14 @@ const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno ? "deno" : g.Bun ? "bun" : "node";
 
-/** The command that runs a .ts file on the runtime under test. */
+/**
+ * The command that runs a .ts file on the runtime under test (for Node, the
+ * very binary running the tests: Node 22 or 24).
+ */
 function command(file: string, args: string[] = []): [string, string[]] {
   if (runtime === "deno") return [bin("deno"), ["run", "-A", file, ...args]];
   if (runtime === "bun") return [bin("bun"), [file, ...args]];
-  return [bin("node"), [file, ...args]];
+  return [process.execPath, [file, ...args]];
 }
 
 /** Runs a command; resolves with its exit code and output, or kills it after `limit` ms. */
