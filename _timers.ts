@@ -111,3 +111,19 @@ export function settleWithin<T>(
 
 /** Largest delay `setTimeout` honours (about 24.8 days). */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Whether this is Cloudflare's workerd (Workers, wrangler dev, Miniflare 3+),
+ * where a timer lives only as long as the request that set it.
+ * `navigator.userAgent` is "Cloudflare-Workers" there since the
+ * `global_navigator` flag (default from compatibility date 2022-03-21);
+ * `WebSocketPair`, a global of workerd alone, covers `no_global_navigator`.
+ */
+export function inWorkerd(): boolean {
+  const g = globalThis as {
+    navigator?: { userAgent?: unknown };
+    WebSocketPair?: unknown;
+  };
+  return g.navigator?.userAgent === "Cloudflare-Workers" ||
+    typeof g.WebSocketPair === "function";
+}

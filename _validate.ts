@@ -16,6 +16,24 @@ export function show(value: unknown): string {
   }
 }
 
+/** Whether a value is a thenable (a promise, or anything with `then`). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** An error's message for a log line or another error's message. */
+export function message(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return show(err);
+}
+
+/** A duration for a message: milliseconds, to the microsecond. */
+export function ms(value: number): string {
+  return `${Math.round(value * 1000) / 1000} ms`;
+}
+
 function fail(
   what: string,
   name: string,

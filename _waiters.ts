@@ -9,6 +9,12 @@
 // takes the oldest of the three heads (by arrival number), so together they
 // are one FIFO; a failed creation can still reach the oldest waiter
 // *without* deadline in O(1), the one owed that error (SPEC §3).
+//
+// Deadlines are kept apart from the queue: a heap of per-timeout lists and
+// one timer for them all (see `Deadlines`), which also serves the waits of
+// `ready()`.
+
+import { inWorkerd, MAX_TIMER_DELAY } from "./_timers.ts";
 
 /**
  * One pending `get`. Those without deadline nor signal, the common case, are
@@ -76,7 +82,11 @@ class Rejection {
   }
 }
 
-/** A pending `get` with a deadline, a signal, or both. */
+/**
+ * A pending `get` (or `ready()`) with a deadline, a signal, or both. It
+ * ends through `onEnd`: by its signal (`timedOut` false), or at its
+ * deadline (`timedOut` true).
+ */
 export class WatchedWaiter<T> extends Waiter<T> {
   /** When it times out (`performance.now()` time), if timed. */
   deadline = Infinity;
@@ -93,23 +103,23 @@ export class WatchedWaiter<T> extends Waiter<T> {
    */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly timeout: number;
-  readonly onAbort: (waiter: WatchedWaiter<T>) => void;
+  readonly onEnd: (waiter: WatchedWaiter<T>, timedOut: boolean) => void;
 
   constructor(
     resolve: (value: T) => void,
     timeout: number,
     signal: AbortSignal | undefined,
-    onAbort: (waiter: WatchedWaiter<T>) => void,
+    onEnd: (waiter: WatchedWaiter<T>, timedOut: boolean) => void,
   ) {
     super(resolve, true, timeout !== Infinity);
     this.timeout = timeout;
     this.signal = signal;
-    this.onAbort = onAbort;
+    this.onEnd = onEnd;
   }
 
   /** The waiter is its own abort listener: no closure per waiter. */
   handleEvent(): void {
-    this.onAbort(this);
+    this.onEnd(this, false);
   }
 }
 
@@ -318,16 +328,33 @@ export class DeadlineList<T> {
 }
 
 /**
- * Every timed waiter of a pool, by deadline. Waiters with the same timeout
- * share a list in deadline order (O(1) to add and remove); the lists sit in
- * a min-heap by their head's deadline, so that finding the next deadline is
- * O(1) and a change of head O(log L) for L distinct timeouts (L is 1 when
- * every `get` uses the pool's timeout). One pool timer, set for the earliest
- * deadline, serves them all: no timer per waiter.
+ * Every timed waiter of a pool, by deadline, and the one timer that ends
+ * them. Waiters with the same timeout share a list in deadline order (O(1)
+ * to add and remove); the lists sit in a min-heap by their head's deadline,
+ * so that finding the next deadline is O(1) and a change of head O(log L)
+ * for L distinct timeouts (L is 1 when every `get` uses the pool's timeout).
+ * One timer, set for the earliest deadline, serves them all: no timer per
+ * waiter. When it fires, each waiter whose deadline passed ends through its
+ * `onEnd(waiter, true)`, which must take it out (`remove`).
  */
 export class Deadlines<T> {
   readonly #lists = new Map<number, DeadlineList<T>>();
   readonly #heap: DeadlineList<T>[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The deadline the timer is set for. */
+  #armedFor = Infinity;
+  #stopped = false;
+  /** Called when the timer fires, before the waiters due end. */
+  readonly #onFire: (now: number) => void;
+
+  /**
+   * @param onFire Called at each firing of the timer with the time, before
+   * the waiters whose deadline passed end (the pool runs an overdue
+   * housekeeping round there).
+   */
+  constructor(onFire: (now: number) => void = () => {}) {
+    this.#onFire = onFire;
+  }
 
   /** Whether no waiter has a deadline. */
   get empty(): boolean {
@@ -344,7 +371,12 @@ export class Deadlines<T> {
     return this.#heap.length === 0 ? Infinity : this.#heap[0].head!.deadline;
   }
 
-  /** Adds a waiter whose `deadline` and `timeout` are set. */
+  /**
+   * Adds a waiter whose `deadline` and `timeout` are set, and sets the timer
+   * for it if it is now the earliest.
+   * @throws What `setTimeout` throws where no timer can be set (workerd's
+   * global scope): the waiter is not added then.
+   */
   add(w: WatchedWaiter<T>): void {
     let list = this.#lists.get(w.timeout);
     if (list === undefined) {
@@ -358,9 +390,17 @@ export class Deadlines<T> {
       this.#heap.push(list);
       this.#up(list.index);
     } else if (list.head !== before) this.#up(list.index);
+    if (w.deadline < this.#armedFor) {
+      try {
+        this.#arm(w.deadline, performance.now());
+      } catch (err) {
+        this.remove(w);
+        throw err;
+      }
+    }
   }
 
-  /** Removes a waiter added before. */
+  /** Removes a waiter added before; the last one stops the timer. */
   remove(w: WatchedWaiter<T>): void {
     const list = w.dlist!;
     const wasHead = list.head === w;
@@ -369,7 +409,56 @@ export class Deadlines<T> {
       this.#lists.delete(list.timeout);
       this.#removeAt(list.index);
     } else if (wasHead && this.#heap.length > 1) this.#down(list.index);
+    if (this.#heap.length === 0) this.#disarm();
   }
+
+  /** Stops the timer for good (the pool shuts down). */
+  stop(): void {
+    this.#stopped = true;
+    this.#disarm();
+  }
+
+  /** Sets the timer for `deadline`. */
+  #arm(deadline: number, now: number): void {
+    this.#disarm();
+    this.#armedFor = deadline;
+    // a deadline beyond what a timer holds is set again when it fires
+    const id = globalThis.setTimeout(
+      this.#fire,
+      Math.min(MAX_TIMER_DELAY, Math.max(0, deadline - now)),
+    );
+    // Deno may run pending microtasks inside its first setTimeout call: if
+    // they ended the last timed waiter, or the pool, no timer may outlive it
+    if (this.#heap.length === 0 || this.#stopped) {
+      globalThis.clearTimeout(id);
+      this.#armedFor = Infinity;
+    } else this.#timer = id;
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) {
+      globalThis.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#armedFor = Infinity;
+  }
+
+  /** Ends every waiter whose deadline passed, then sets the timer again. */
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    // a timer that fired early by this clock is simply set again
+    const now = performance.now();
+    this.#onFire(now);
+    for (let w = this.first(); w !== null && w.deadline <= now;) {
+      w.onEnd(w, true);
+      // onEnd takes it out; were it not to, the loop still moves on
+      if (w.dlist !== null) this.remove(w);
+      w = this.first();
+    }
+    const next = this.earliest();
+    if (next !== Infinity && !this.#stopped) this.#arm(next, now);
+  };
 
   #key(i: number): number {
     return this.#heap[i].head!.deadline;
@@ -415,5 +504,162 @@ export class Deadlines<T> {
     last.index = i;
     this.#down(i);
     this.#up(i);
+  }
+}
+
+/**
+ * In workerd, how often a waiter's own timer fires while it waits without a
+ * nearer deadline: it keeps the request alive, and runs in that live request
+ * what timers of ended requests no longer run.
+ */
+const OWN_TIMER_PERIOD = 1000;
+
+/**
+ * Cloudflare workerd only: each wait keeps its deadline, and its request
+ * alive, with a timer of its own, set in the request that waits. workerd
+ * cancels, as hung, a request waiting with nothing pending of its own (a
+ * promise that another request will resolve does not count), and a timer
+ * lives only as long as the request that set it: one shared deadline timer,
+ * set in some request, would die with it. While it waits, a waiter's timer
+ * fires at least every second, in its own live request, and runs there
+ * (through `tick`) what timers of ended requests no longer run: an overdue
+ * housekeeping round, the end of a creation pause. A waiter served from
+ * another request, whose clearTimeout cannot reach its timer, merely stops
+ * there.
+ */
+export class OwnTimers<T> {
+  readonly #tick: (now: number) => void;
+  readonly #closed: () => boolean;
+
+  /**
+   * @param tick Runs, in a live request, what is due at `now`.
+   * @param closed Whether the pool shut down (timers then stop).
+   */
+  constructor(tick: (now: number) => void, closed: () => boolean) {
+    this.#tick = tick;
+    this.#closed = closed;
+  }
+
+  /**
+   * Starts a wait's own timer (its `since` set). Returns `false` when no
+   * timer can be set here (workerd's global scope) and the wait has a
+   * deadline: it is rejected then, as elsewhere (a wait without one may
+   * still be served, by a ret() here).
+   */
+  watch(w: WatchedWaiter<T>): boolean {
+    if (w.timed) w.deadline = w.since + w.timeout;
+    try {
+      this.#set(w, performance.now());
+    } catch (err) {
+      if (w.timed) {
+        w.settled = true;
+        w.reject(err);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #set(w: WatchedWaiter<T>, now: number): void {
+    w.timer = globalThis.setTimeout(
+      this.#fire,
+      Math.max(0, Math.min(w.deadline - now, OWN_TIMER_PERIOD)),
+      w,
+    );
+  }
+
+  readonly #fire = (w: WatchedWaiter<T>): void => {
+    w.timer = undefined;
+    if (w.settled || this.#closed()) return;
+    const now = performance.now();
+    if (now >= w.deadline) return w.onEnd(w, true);
+    this.#tick(now);
+    if (!w.settled) this.#set(w, now);
+  };
+}
+
+/**
+ * What ends a wait besides being served: its deadline and its signal.
+ * Timed waits sit in a {@linkcode Deadlines} under one timer (in workerd,
+ * each has a timer of its own: {@linkcode OwnTimers}); a wait with a signal
+ * is its own abort listener. Either ends it through its `onEnd`.
+ */
+export class Watches<T> {
+  readonly #deadlines: Deadlines<T>;
+  readonly #own: OwnTimers<T> | undefined;
+
+  /**
+   * @param onFire Called when the deadline timer fires (see `Deadlines`).
+   * @param tick In workerd, runs in a waiter's live request what is due.
+   * @param closed Whether the pool shut down.
+   */
+  constructor(
+    onFire: (now: number) => void,
+    tick: (now: number) => void,
+    closed: () => boolean,
+  ) {
+    this.#deadlines = new Deadlines<T>(onFire);
+    this.#own = inWorkerd() ? new OwnTimers<T>(tick, closed) : undefined;
+  }
+
+  /** Whether every wait has a timer of its own (workerd): none is bare. */
+  get ownTimers(): boolean {
+    return this.#own !== undefined;
+  }
+
+  /**
+   * Starts watching a wait's deadline (from its `since`) and signal.
+   * Returns `false` when it ended instead: its signal had aborted (it ended
+   * through `onEnd`), or no timer can be set here (workerd's global scope)
+   * for its deadline (it was rejected).
+   */
+  watch(w: WatchedWaiter<T>): boolean {
+    if (this.#own !== undefined) {
+      if (!this.#own.watch(w)) return false;
+    } else if (w.timed) {
+      w.deadline = w.since + w.timeout;
+      try {
+        this.#deadlines.add(w);
+      } catch (err) {
+        w.settled = true;
+        w.reject(err);
+        return false;
+      }
+    }
+    const signal = w.signal;
+    if (signal !== undefined && !w.settled) {
+      if (signal.aborted) {
+        w.onEnd(w, false);
+        return false;
+      }
+      w.listening = true;
+      signal.addEventListener("abort", w);
+    }
+    return !w.settled;
+  }
+
+  /** Whether a wait is watched already. */
+  watching(w: WatchedWaiter<T>): boolean {
+    return w.dlist !== null || w.listening || w.timer !== undefined;
+  }
+
+  /** Stops watching a wait (it settles). */
+  detach(w: WatchedWaiter<T>): void {
+    if (w.dlist !== null) this.#deadlines.remove(w);
+    if (w.timer !== undefined) {
+      // a no-op from another request than the waiter's (workerd): the
+      // timer then finds the waiter settled, and stops
+      globalThis.clearTimeout(w.timer);
+      w.timer = undefined;
+    }
+    if (w.listening) {
+      w.listening = false;
+      w.signal!.removeEventListener("abort", w);
+    }
+  }
+
+  /** Stops the deadline timer for good (the pool shuts down). */
+  stop(): void {
+    this.#deadlines.stop();
   }
 }

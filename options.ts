@@ -1,5 +1,5 @@
 /**
- * Options of {@linkcode Pool} and of its methods, and the hook types.
+ * Options of `Pool` and of its methods, and the hook types.
  *
  * @module
  */
@@ -22,10 +22,6 @@ import {
 } from "./_validate.ts";
 // deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
 import type { CreationError, OverloadError } from "./errors.ts";
-// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
-import type { Pool } from "./pool.ts";
-// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
-import type { Proxy } from "./proxy.ts";
 
 /**
  * A JSON-compatible value, as returned by the `stats` hook.
@@ -89,7 +85,7 @@ export type CheckHook<T> = (
 ) => boolean | void | PromiseLike<boolean | void>;
 
 /**
- * Options of {@linkcode Pool}. Times are in milliseconds; for the delays,
+ * Options of `Pool`. Times are in milliseconds; for the delays,
  * `0` means "off".
  *
  * @typeParam T The type of the pooled objects.
@@ -302,7 +298,7 @@ export interface PoolOptions<T> {
   captureStacks?: boolean;
   /**
    * Measure how long `get` calls wait, for `waitTime` and `waitMax` in
-   * {@linkcode Pool.prototype.stats} (`null` when off; `nwaits` and the other
+   * `pool.stats()` (`null` when off; `nwaits` and the other
    * counts are kept either way). Costs two clock reads per wait, about
    * 0.1-0.5 µs (Deno's clock is the slowest), as much as a hand-over or more.
    * @default {false}
@@ -311,7 +307,7 @@ export interface PoolOptions<T> {
 }
 
 /**
- * Options of {@linkcode Pool.prototype.get}.
+ * Options of `pool.get()`.
  *
  * @example Wait at most one second, or until the request is aborted
  * ```ts
@@ -335,7 +331,7 @@ export interface GetOptions {
 }
 
 /**
- * Options of {@linkcode Pool.prototype.ret}.
+ * Options of `pool.ret()`.
  *
  * @example Give back a connection that failed
  * ```ts
@@ -359,7 +355,7 @@ export interface RetOptions {
   /**
    * The borrower hit an error and the object may be broken: it goes through
    * `health` (when set) before anyone else gets it, and is closed if that
-   * fails. This is what {@linkcode Pool.prototype.use} does when its
+   * fails. This is what `pool.use()` does when its
    * callback throws.
    * @default {false}
    */
@@ -367,7 +363,7 @@ export interface RetOptions {
 }
 
 /**
- * Options of {@linkcode Pool.prototype.shutdown}.
+ * Options of `pool.shutdown()`.
  *
  * @example Shut down without waiting long for lent objects
  * ```ts
@@ -386,7 +382,7 @@ export interface ShutdownOptions {
 }
 
 /**
- * Options of {@linkcode Pool.prototype.ready}.
+ * Options of `pool.ready()`.
  *
  * @example Refuse to start when the backend is unreachable
  * ```ts
@@ -405,7 +401,7 @@ export interface ReadyOptions {
 }
 
 /**
- * Options of {@linkcode Pool.prototype.resize}.
+ * Options of `pool.resize()`.
  *
  * @example Shrink at night
  * ```ts
@@ -425,89 +421,6 @@ export interface ResizeOptions {
   maxSize?: number;
 }
 
-/**
- * The option names a {@linkcode Pool} accepts.
- *
- * @example Check options coming from a configuration file
- * ```ts
- * import assert from "node:assert/strict";
- * import { POOL_OPTION_NAMES } from "./mod.ts";
- *
- * const config = { maxSize: 10, timeout: 5000 };
- * assert.ok(Object.keys(config).every((key) => POOL_OPTION_NAMES.has(key)));
- * ```
- */
-export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
-  "fun",
-  "maxSize",
-  "minSize",
-  "timeout",
-  "maxUse",
-  "maxAvailDelay",
-  "maxUsingDelay",
-  "maxUsingDelayKill",
-  "healthFreq",
-  "delay",
-  "opener",
-  "getter",
-  "retter",
-  "closer",
-  "health",
-  "stats",
-  "tracer",
-  "logLevel",
-  "logger",
-  "name",
-  "createTimeout",
-  "healthTimeout",
-  "hookTimeout",
-  "shutdownTimeout",
-  "maxCreating",
-  "backoffInitial",
-  "backoffMax",
-  "maxWaiting",
-  "maxLifetime",
-  "maxLifetimeJitter",
-  "check",
-  "checkBypass",
-  "reset",
-  "captureStacks",
-  "timeWaits",
-]);
-
-/**
- * The options of a pool with their defaults applied, checked.
- * @internal
- */
-export interface ResolvedPoolOptions<T> {
-  fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>;
-  maxSize: number;
-  minSize: number;
-  timeout: number;
-  maxUse: number;
-  maxAvailDelay: number;
-  maxUsingDelay: number;
-  maxUsingDelayKill: number;
-  healthFreq: number;
-  delay: number | undefined;
-  logLevel: LogLevel;
-  logger: Logger;
-  name: string | undefined;
-  createTimeout: number;
-  healthTimeout: number;
-  hookTimeout: number;
-  shutdownTimeout: number;
-  maxCreating: number;
-  backoffInitial: number;
-  backoffMax: number;
-  maxWaiting: number;
-  maxLifetime: number;
-  maxLifetimeJitter: number;
-  checkBypass: number;
-  captureStacks: boolean;
-  timeWaits: boolean;
-}
-
 const HOOKS = [
   "fun",
   "opener",
@@ -521,10 +434,70 @@ const HOOKS = [
   "reset",
 ] as const;
 
+/** The defaults of {@linkcode PoolOptions}, in this one place. */
+const DEFAULTS = {
+  maxSize: 0,
+  minSize: 1,
+  timeout: Infinity,
+  maxUse: 0,
+  maxAvailDelay: 0,
+  maxUsingDelay: 0,
+  maxUsingDelayKill: 0,
+  healthFreq: 1,
+  logLevel: "warn",
+  logger: console,
+  createTimeout: Infinity,
+  healthTimeout: 5000,
+  hookTimeout: 5000,
+  shutdownTimeout: 5000,
+  maxCreating: 2,
+  backoffInitial: 10,
+  backoffMax: 5000,
+  maxWaiting: 0,
+  maxLifetime: 0,
+  maxLifetimeJitter: 0.05,
+  checkBypass: 500,
+  timeWaits: false,
+} as const;
+
 /**
- * Applies the defaults of {@linkcode PoolOptions} (in this one place) and
- * checks every option; a {@linkcode Proxy} uses it to refuse bad pool
- * options when it is created, before its pool exists.
+ * The option names a `Pool` accepts.
+ *
+ * @example Check options coming from a configuration file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { POOL_OPTION_NAMES } from "./mod.ts";
+ *
+ * const config = { maxSize: 10, timeout: 5000 };
+ * assert.ok(Object.keys(config).every((key) => POOL_OPTION_NAMES.has(key)));
+ * ```
+ */
+export const POOL_OPTION_NAMES: ReadonlySet<string> = new Set([
+  ...Object.keys(DEFAULTS),
+  ...HOOKS,
+  "delay",
+  "name",
+  "captureStacks",
+]);
+
+/** The options that have no default. */
+type Optional = typeof HOOKS[number] | "delay" | "name" | "captureStacks";
+
+/**
+ * The options of a pool with their defaults applied, checked: what a pool
+ * reads its configuration from.
+ * @internal
+ */
+export type ResolvedPoolOptions<T> =
+  & Required<Omit<PoolOptions<T>, Optional>>
+  & Pick<PoolOptions<T>, Exclude<Optional, "captureStacks">>
+  & { fun: PoolOptions<T>["fun"]; captureStacks: boolean };
+
+/**
+ * Applies the defaults of {@linkcode PoolOptions} and checks every option;
+ * a proxy uses it to refuse bad pool options when it is created, before its
+ * pool exists. An option left `undefined` (a spread config) takes its
+ * default.
  *
  * @param options The options as given.
  * @param WHAT The start of error messages ("Cannot create pool").
@@ -550,50 +523,30 @@ export function resolvePoolOptions<T>(
       checkFunction(WHAT, hook, options[hook]);
     }
   }
-  const {
-    fun,
-    maxSize = 0,
-    minSize = 1,
-    timeout = Infinity,
-    maxUse = 0,
-    maxAvailDelay = 0,
-    maxUsingDelay = 0,
-    maxUsingDelayKill = 0,
-    healthFreq = 1,
-    delay,
-    logLevel = "warn",
-    logger = console,
-    name,
-    createTimeout = Infinity,
-    healthTimeout = 5000,
-    hookTimeout = 5000,
-    shutdownTimeout = 5000,
-    maxCreating = 2,
-    backoffInitial = 10,
-    backoffMax = 5000,
-    maxWaiting = 0,
-    maxLifetime = 0,
-    maxLifetimeJitter = 0.05,
-    checkBypass = 500,
-    captureStacks = maxUsingDelay > 0,
-    timeWaits = false,
-  } = options;
-  checkCount(WHAT, "maxSize", maxSize);
-  checkCount(WHAT, "minSize", minSize);
-  if (maxSize > 0 && minSize > maxSize) {
+  const o = { ...DEFAULTS } as unknown as ResolvedPoolOptions<T>;
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) {
+      (o as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+  o.captureStacks ??= o.maxUsingDelay > 0;
+  checkCount(WHAT, "maxSize", o.maxSize);
+  checkCount(WHAT, "minSize", o.minSize);
+  if (o.maxSize > 0 && o.minSize > o.maxSize) {
     throw new RangeError(
-      `${WHAT} as 'minSize' must not exceed 'maxSize' (${maxSize}): current value is ${minSize}`,
+      `${WHAT} as 'minSize' must not exceed 'maxSize' (${o.maxSize}): current value is ${o.minSize}`,
     );
   }
   for (
-    const [key, value] of [
-      ["timeout", timeout],
-      ["createTimeout", createTimeout],
-      ["healthTimeout", healthTimeout],
-      ["hookTimeout", hookTimeout],
-      ["shutdownTimeout", shutdownTimeout],
+    const key of [
+      "timeout",
+      "createTimeout",
+      "healthTimeout",
+      "hookTimeout",
+      "shutdownTimeout",
     ] as const
   ) {
+    const value = o[key];
     checkTimeout(WHAT, key, value);
     if (value !== Infinity && value > MAX_TIMER_DELAY) {
       throw new RangeError(
@@ -608,50 +561,51 @@ export function resolvePoolOptions<T>(
       );
     }
   }
-  checkCount(WHAT, "maxUse", maxUse);
+  checkCount(WHAT, "maxUse", o.maxUse);
   for (
-    const [key, value] of [
-      ["maxAvailDelay", maxAvailDelay],
-      ["maxUsingDelay", maxUsingDelay],
-      ["maxUsingDelayKill", maxUsingDelayKill],
-      ["backoffInitial", backoffInitial],
-      ["backoffMax", backoffMax],
-      ["maxLifetime", maxLifetime],
-      ["checkBypass", checkBypass],
+    const key of [
+      "maxAvailDelay",
+      "maxUsingDelay",
+      "maxUsingDelayKill",
+      "backoffInitial",
+      "backoffMax",
+      "maxLifetime",
+      "checkBypass",
     ] as const
-  ) checkDelay(WHAT, key, value);
-  if (delay !== undefined) {
-    checkDelay(WHAT, "delay", delay);
-    if (delay === 0 || delay > MAX_TIMER_DELAY) {
+  ) checkDelay(WHAT, key, o[key]);
+  if (o.delay !== undefined) {
+    checkDelay(WHAT, "delay", o.delay);
+    if (o.delay === 0 || o.delay > MAX_TIMER_DELAY) {
       throw new RangeError(
-        `${WHAT} as 'delay' must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}: current value is ${delay}`,
+        `${WHAT} as 'delay' must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}: current value is ${o.delay}`,
       );
     }
   }
-  if (backoffInitial === 0) {
+  if (o.backoffInitial === 0) {
     throw new RangeError(
       `${WHAT} as 'backoffInitial' must be positive: current value is 0`,
     );
   }
-  if (backoffMax < backoffInitial) {
+  if (o.backoffMax < o.backoffInitial) {
     throw new RangeError(
-      `${WHAT} as 'backoffMax' must be at least 'backoffInitial' (${backoffInitial}): current value is ${backoffMax}`,
+      `${WHAT} as 'backoffMax' must be at least 'backoffInitial' (${o.backoffInitial}): current value is ${o.backoffMax}`,
     );
   }
-  checkPositiveCount(WHAT, "healthFreq", healthFreq);
-  checkPositiveCount(WHAT, "maxCreating", maxCreating);
-  checkCount(WHAT, "maxWaiting", maxWaiting);
-  checkRatio(WHAT, "maxLifetimeJitter", maxLifetimeJitter);
-  checkBoolean(WHAT, "captureStacks", captureStacks);
-  checkBoolean(WHAT, "timeWaits", timeWaits);
-  checkOneOf(WHAT, "logLevel", logLevel, LOG_LEVELS);
-  if (name !== undefined && (typeof name !== "string" || name === "")) {
+  checkPositiveCount(WHAT, "healthFreq", o.healthFreq);
+  checkPositiveCount(WHAT, "maxCreating", o.maxCreating);
+  checkCount(WHAT, "maxWaiting", o.maxWaiting);
+  checkRatio(WHAT, "maxLifetimeJitter", o.maxLifetimeJitter);
+  checkBoolean(WHAT, "captureStacks", o.captureStacks);
+  checkBoolean(WHAT, "timeWaits", o.timeWaits);
+  checkOneOf(WHAT, "logLevel", o.logLevel, LOG_LEVELS);
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
     throw new TypeError(
       `${WHAT} as 'name' must be a non-empty string: current value is ${
-        show(name)
+        show(o.name)
       }`,
     );
   }
+  const logger = o.logger;
   if (
     typeof logger !== "object" || logger === null ||
     !(["debug", "info", "warn", "error"] as const).every((m) =>
@@ -664,35 +618,7 @@ export function resolvePoolOptions<T>(
       }`,
     );
   }
-
-  return {
-    fun,
-    maxSize,
-    minSize,
-    timeout,
-    maxUse,
-    maxAvailDelay,
-    maxUsingDelay,
-    maxUsingDelayKill,
-    healthFreq,
-    delay,
-    logLevel,
-    logger,
-    name,
-    createTimeout,
-    healthTimeout,
-    hookTimeout,
-    shutdownTimeout,
-    maxCreating,
-    backoffInitial,
-    backoffMax,
-    maxWaiting,
-    maxLifetime,
-    maxLifetimeJitter,
-    checkBypass,
-    captureStacks,
-    timeWaits,
-  };
+  return o;
 }
 
 // ------------------------------------------------ options of each call
@@ -738,6 +664,31 @@ export function resolveWaitOptions(
   }
   if (o.signal !== undefined) checkSignal(what, "signal", o.signal);
   return { timeout, signal: o.signal };
+}
+
+/**
+ * Whether the fast path of `get` may take these options as they are: an
+ * object with nothing but a valid `timeout` and a live `signal`. Anything
+ * else takes the slow path, where {@linkcode resolveWaitOptions} refuses
+ * what is wrong with a message naming it (an unknown key, a wrong type,
+ * `null`).
+ *
+ * @param options The options as given to `get`.
+ * @returns Whether they are plain and valid.
+ * @internal
+ */
+export function isPlainWait(options: GetOptions): boolean {
+  if (typeof options !== "object" || options === null) return false;
+  for (const key in options) {
+    if (key !== "timeout" && key !== "signal") return false;
+  }
+  const { timeout, signal } = options;
+  return (timeout === undefined ||
+    (typeof timeout === "number" && timeout >= 0)) &&
+    (signal === undefined ||
+      (typeof signal === "object" && signal !== null &&
+        signal.aborted === false &&
+        typeof signal.addEventListener === "function"));
 }
 
 /**

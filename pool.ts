@@ -2,8 +2,17 @@
  * The {@linkcode Pool}: a pool of expensive-to-create objects (database
  * connections, clients, workers) shared safely between concurrent tasks.
  *
- * This file reads in the order of the object life cycle: options, creation,
- * lending, returning, retiring, housekeeping, stats, shutdown.
+ * For whoever changes it (DESIGN.md says more): each object has an `Entry`
+ * (`_entry.ts`) in one of four states, IDLE (on the idle stack), USING
+ * (lent), BUSY (under the pool's own work: a hook, a check) and DEAD
+ * (closed). This class holds the policy and that state machine; the
+ * mechanisms with state of their own are beside it: the waiter queue, the
+ * deadline timer and the watch on signals (`_waiters.ts`), one creation
+ * (`_creation.ts`), the pause after failures (`_backoff.ts`), running hooks
+ * within limits (`_hooks.ts`), the housekeeping schedule
+ * (`_housekeeper.ts`). It reads top-down: state, lending (`get` and `ret`,
+ * their fast paths together), waiting, creation, retirement, hooks,
+ * housekeeping, `ready` and `resize`, stats, shutdown.
  *
  * @module
  */
@@ -17,13 +26,12 @@ import {
 import { filterLogger, type Logger } from "./logger.ts";
 import { Lease } from "./lease.ts";
 import {
-  type CheckHook,
   type GetOptions,
-  type Hook,
-  type JsonValue,
+  isPlainWait,
   type PoolOptions,
   type ReadyOptions,
   type ResizeOptions,
+  type ResolvedPoolOptions,
   resolvePoolOptions,
   resolveResizeOptions,
   resolveRetOptions,
@@ -34,149 +42,36 @@ import {
 } from "./options.ts";
 import type { ClosedByReason, ObjectStats, PoolStats } from "./stats.ts";
 import {
-  Deadlines,
   rejectVia,
   type Resolve,
   Waiter,
   WaiterQueue,
   WatchedWaiter,
+  Watches,
 } from "./_waiters.ts";
+import { Backoff } from "./_backoff.ts";
+import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
+import { Housekeeper } from "./_housekeeper.ts";
+import { Creation, type CreationSink } from "./_creation.ts";
 import {
-  backgroundInterval,
-  backgroundTimeout,
-  MAX_TIMER_DELAY,
-  settleWithin,
-} from "./_timers.ts";
-import { show } from "./_validate.ts";
+  type HookKinds,
+  hookKinds,
+  HookRunner,
+  HUNG,
+  OK,
+  type Outcome,
+  THREW,
+} from "./_hooks.ts";
+import { MAX_TIMER_DELAY, settleWithin } from "./_timers.ts";
+import { isThenable, message, ms, show } from "./_validate.ts";
 
-// Entry states
-const IDLE = 0;
-const USING = 1;
-const BUSY = 2; // under the pool's own work: hooks, checks
-const DEAD = 3;
-
-/** What the pool knows of one object. */
-class Entry<T> {
-  readonly obj: T;
-  readonly n: number;
-  readonly created: number;
-  /** When it must be retired (maxLifetime with jitter), or Infinity. */
-  readonly expires: number;
-  state: number = BUSY;
-  uses = 0;
-  lastGet: number;
-  lastRet: number;
-  /** Held past maxUsingDelay and warned about. */
-  warned = false;
-  /** Where it was last taken (captureStacks). */
-  stack: string | undefined = undefined;
-  /**
-   * A promise of `obj`, made at its first lending and reused by every `get`
-   * that finds it idle: awaiting an already resolved promise is cheaper than
-   * making one, or even than awaiting a plain value.
-   */
-  lent: Promise<T> | undefined = undefined;
-
-  constructor(obj: T, n: number, now: number, expires: number) {
-    this.obj = obj;
-    this.n = n;
-    this.created = now;
-    this.lastGet = now;
-    this.lastRet = now;
-    this.expires = expires;
-  }
-}
-
-/** One creation under way: `fun`, then the opener. */
-class Creation {
-  readonly n: number;
-  /** `performance.now()` when `fun` was called. */
-  readonly started: number;
-  /** Aborts at createTimeout and at shutdown: `fun`'s signal. */
-  readonly attempt: AbortController = new AbortController();
-  /** Made for (or adopted by) a waiter without deadline: it gets the error. */
-  owed = false;
-  /** An async `fun` still runs, not given up yet. */
-  running = false;
-  /** Counted out of `#creating`: `fun` settled, or was given up. */
-  counted = false;
-
-  constructor(n: number, started: number) {
-    this.n = n;
-    this.started = started;
-  }
-}
-
-/** A pending `ready()`. */
-interface ReadyWaiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  timed: boolean;
-  timeout: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+// How an object comes back.
+const NORMAL = 0;
+const SUSPECT = 1; // its borrower hit an error: check health before lending
+const BROKEN = 2; // the borrower says it is broken: close it
 
 const WHAT = "Cannot create pool";
 let poolCount = 0;
-
-/**
- * Whether the fast path of `get` may take these options as they are: an
- * object with nothing but a valid `timeout` and a live `signal`. Anything
- * else takes the slow path, which refuses what is wrong with a message
- * naming it (an unknown key, a wrong type, `null`).
- */
-function isPlainWait(options: GetOptions): boolean {
-  if (typeof options !== "object" || options === null) return false;
-  for (const key in options) {
-    if (key !== "timeout" && key !== "signal") return false;
-  }
-  const { timeout, signal } = options;
-  return (timeout === undefined ||
-    (typeof timeout === "number" && timeout >= 0)) &&
-    (signal === undefined ||
-      (typeof signal === "object" && signal !== null &&
-        signal.aborted === false &&
-        typeof signal.addEventListener === "function"));
-}
-
-/**
- * Whether this is Cloudflare's workerd (Workers, wrangler dev, Miniflare 3+).
- * `navigator.userAgent` is "Cloudflare-Workers" there since the
- * `global_navigator` flag (default from compatibility date 2022-03-21);
- * `WebSocketPair`, a global of workerd alone, covers `no_global_navigator`.
- */
-function inWorkerd(): boolean {
-  const g = globalThis as {
-    navigator?: { userAgent?: unknown };
-    WebSocketPair?: unknown;
-  };
-  return g.navigator?.userAgent === "Cloudflare-Workers" ||
-    typeof g.WebSocketPair === "function";
-}
-
-/**
- * In workerd, how often a waiter's own timer fires while it waits without a
- * nearer deadline: it keeps the request alive, and runs in that live request
- * what timers of ended requests no longer run (see `#onOwnTimer`).
- */
-const OWN_TIMER_PERIOD = 1000;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-function message(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return show(err);
-}
-
-function ms(value: number): string {
-  return `${Math.round(value * 1000) / 1000} ms`;
-}
 
 /**
  * A pool of expensive-to-create objects, shared safely between concurrent
@@ -229,40 +124,24 @@ export class Pool<T> implements AsyncDisposable {
   /** This pool's id, for telling pools apart in logs and stats. */
   readonly id: string;
 
-  // configuration
-  readonly #fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>;
+  // ------------------------------------------------------------------ state
+
+  /** The options, checked, with their defaults. */
+  readonly #config: ResolvedPoolOptions<T>;
+  // read by the hot paths and waits: direct fields
   #minSize: number;
   #maxSize: number;
   readonly #timeout: number;
   readonly #maxUse: number;
-  readonly #maxAvailDelay: number;
-  readonly #maxUsingDelay: number;
-  readonly #maxUsingDelayKill: number;
-  readonly #healthFreq: number;
-  readonly #delay: number;
-  readonly #opener: Hook<T> | undefined;
-  readonly #getter: Hook<T> | undefined;
-  readonly #retter: Hook<T> | undefined;
-  readonly #closer: Hook<T> | undefined;
-  readonly #health: CheckHook<T> | undefined;
-  readonly #statsHook: ((obj: T) => JsonValue) | undefined;
-  readonly #tracer: ((obj: T) => string) | undefined;
-  readonly #log: Logger;
-  readonly #createTimeout: number;
-  readonly #healthTimeout: number;
-  readonly #hookTimeout: number;
-  readonly #shutdownTimeout: number;
   readonly #maxCreating: number;
-  readonly #backoffInitial: number;
-  readonly #backoffMax: number;
   readonly #maxWaiting: number;
   readonly #maxLifetime: number;
-  readonly #maxLifetimeJitter: number;
-  readonly #check: CheckHook<T> | undefined;
-  readonly #checkBypass: number;
-  readonly #reset: Hook<T> | undefined;
   readonly #captureStacks: boolean;
   readonly #timeWaits: boolean;
+  /** The housekeeping period (0: none). */
+  readonly #delay: number;
+  readonly #log: Logger;
+  // what the configuration lets the hot paths skip, decided once
   /** `get` may hand an idle object out synchronously (no getter, no check). */
   readonly #plainGet: boolean;
   /** `ret` may put an object back synchronously (no retter, no reset). */
@@ -281,88 +160,68 @@ export class Pool<T> implements AsyncDisposable {
   #plainReturn = false;
   /** Record last get/ret times (a timing feature needs them). */
   readonly #timed: boolean;
-  /**
-   * Every waiter keeps its request alive and its deadline with a timer of
-   * its own, set in its own request: Cloudflare workerd only (see
-   * `#setOwnTimer`); elsewhere the pool's one deadline timer serves them all.
-   */
-  readonly #ownTimers = inWorkerd();
 
-  // state
+  // objects
   readonly #entries = new Map<T, Entry<T>>();
   /** Idle objects, most recently returned last (LIFO keeps them warm). */
   readonly #idle: Entry<T>[] = [];
-  readonly #waiters = new WaiterQueue<T>();
-  /** Timed waiters by timeout value, each list in deadline order. */
-  readonly #deadlines = new Deadlines<T>();
-  /** The one timer for every timed waiter, and the deadline it is set for. */
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #armedFor = Infinity;
   /** The entry lent last: `ret` checks it before the map (a hint). */
   #lastLent: Entry<T> | undefined = undefined;
-  #readyWaiters: ReadyWaiter[] = [];
   #nusing = 0;
+  // waits
+  readonly #waiters = new WaiterQueue<T>();
+  /**
+   * What ends waits (gets, ready()) besides being served: deadlines, under
+   * one timer (in workerd, a timer each), and signals.
+   */
+  readonly #watches = new Watches<T>(
+    (now) => {
+      if (this.#timed) this.#overdue(now);
+    },
+    (now) => {
+      if (this.#timed) this.#overdue(now);
+      this.#pump();
+    },
+    () => this.#closed,
+  );
+  /** Waiters being handed an object (through check, getter). */
+  readonly #handing = new Set<Waiter<T>>();
+  /** Pending `ready()` calls. */
+  readonly #readyWaiters = new Set<WatchedWaiter<T>>();
+  // creations
+  /** Creations under way (fun, then the opener), oldest first. */
+  readonly #creations = new Set<Creation<T>>();
+  /** Calls of `fun` running. */
   #creating = 0;
   /** Creations given up after createTimeout whose `fun` still runs. */
   #abandoned = 0;
-  /** Creations running for waiters without deadline (owed their error). */
-  #owed = 0;
-  /** Waiters being handed an object (through check, getter). */
-  readonly #handing = new Set<Waiter<T>>();
-  /** Creations under way (fun, then the opener), oldest first. */
-  readonly #creations = new Set<Creation>();
   /** Created objects whose async `opener` still runs: not lendable yet. */
   #opening = 0;
+  /** Creations running for waiters without deadline (owed their error). */
+  #owed = 0;
   #pumping = false;
+  readonly #backoff: Backoff;
+  readonly #hooks: HookRunner<Entry<T> | number>;
+  /** How each hook is bounded, judged and reported. */
+  readonly #kinds: HookKinds;
+  readonly #keeper: Housekeeper;
+  // shutdown
   #closed = false;
   #shutdownPromise: Promise<void> | undefined = undefined;
   #drained: (() => void) | undefined = undefined;
-  readonly #closing = new Set<Promise<unknown>>();
-  /**
-   * Ends a wait still running on a timer (a health check or check under
-   * healthTimeout, a creation under createTimeout): shutdown calls them all
-   * so that no timer outlives it.
-   */
-  readonly #stoppers = new Set<() => void>();
-  #failures = 0;
-  #lastCreateError: unknown = undefined;
-  /** When creations started failing (-1: they do not), and failures since. */
-  #outageSince = -1;
-  #outageFailures = 0;
-  /** When the current pause after failed creations ends (0: none). */
-  #backoffUntil = 0;
-  #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /**
-   * When the next housekeeping round is due. Rounds normally run on a
-   * background timer; where timers stop between requests (Cloudflare
-   * workerd), or cannot start (its global scope), gets and returns run an
-   * overdue round themselves.
-   */
-  #hkDue = Infinity;
-  #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #hkRunning = false;
   readonly #started = Date.now();
   readonly #startedPerf = performance.now();
 
-  // counters
+  // counters (those that are sums of closedBy are computed by stats())
   #ncreating = 0;
   #ncreated = 0;
   #ncreateErrors = 0;
   #nuses = 0;
-  #nkilled = 0;
-  #nrecycled = 0;
-  #nwornout = 0;
   #nborrows = 0;
   #nreturns = 0;
-  #ndestroys = 0;
   #nhealth = 0;
-  #badHealth = 0;
-  #hkRounds = 0;
-  #hkErrors = 0;
   #hcRounds = 0;
   #hcErrors = 0;
-  #hkTime = 0;
-  #hkLast = NaN;
   #nwaits = 0;
   #waitTime = 0;
   #waitMax = 0;
@@ -395,112 +254,62 @@ export class Pool<T> implements AsyncDisposable {
    * `minSize > maxSize`, non-finite delay…).
    */
   constructor(options: PoolOptions<T>) {
-    const {
-      fun,
-      maxSize,
-      minSize,
-      timeout,
-      maxUse,
-      maxAvailDelay,
-      maxUsingDelay,
-      maxUsingDelayKill,
-      healthFreq,
-      delay,
-      logLevel,
-      logger,
-      name = `pool-${++poolCount}`,
-      createTimeout,
-      healthTimeout,
-      hookTimeout,
-      shutdownTimeout,
-      maxCreating,
-      backoffInitial,
-      backoffMax,
-      maxWaiting,
-      maxLifetime,
-      maxLifetimeJitter,
-      checkBypass,
-      captureStacks,
-      timeWaits,
-    } = resolvePoolOptions(options, WHAT);
-
-    this.id = name;
-    this.#fun = fun;
-    this.#maxSize = maxSize;
-    this.#minSize = minSize;
-    this.#timeout = timeout;
-    this.#maxUse = maxUse;
-    this.#maxAvailDelay = maxAvailDelay;
-    this.#maxUsingDelay = maxUsingDelay;
-    this.#maxUsingDelayKill = maxUsingDelayKill;
-    this.#healthFreq = healthFreq;
-    this.#opener = options.opener;
-    this.#getter = options.getter;
-    this.#retter = options.retter;
-    this.#closer = options.closer;
-    this.#health = options.health;
-    this.#statsHook = options.stats;
-    this.#tracer = options.tracer;
-    this.#check = options.check;
-    this.#reset = options.reset;
-    this.#createTimeout = createTimeout;
-    this.#healthTimeout = healthTimeout;
-    this.#hookTimeout = hookTimeout;
-    this.#shutdownTimeout = shutdownTimeout;
-    this.#maxCreating = maxCreating;
-    this.#backoffInitial = backoffInitial;
-    this.#backoffMax = backoffMax;
-    this.#maxWaiting = maxWaiting;
-    this.#maxLifetime = maxLifetime;
-    this.#maxLifetimeJitter = maxLifetimeJitter;
-    this.#checkBypass = checkBypass;
-    this.#captureStacks = captureStacks;
-    this.#timeWaits = timeWaits;
-    this.#log = filterLogger(logger, logLevel, `[${name}] `);
-    this.#plainGet = !this.#getter && !this.#check && maxLifetime === 0;
-    this.#plainRet = !this.#retter && !this.#reset;
-    // in workerd every wait needs a timer of its own (see #watchOwn)
-    this.#bareWaits = this.#plainGet && !timeWaits && !captureStacks &&
-      !this.#ownTimers;
-
+    const o = resolvePoolOptions(options, WHAT);
+    this.#config = o;
+    this.id = o.name ?? `pool-${++poolCount}`;
+    this.#maxSize = o.maxSize;
+    this.#minSize = o.minSize;
+    this.#timeout = o.timeout;
+    this.#maxUse = o.maxUse;
+    this.#maxCreating = o.maxCreating;
+    this.#maxWaiting = o.maxWaiting;
+    this.#maxLifetime = o.maxLifetime;
+    this.#captureStacks = o.captureStacks;
+    this.#timeWaits = o.timeWaits;
+    this.#log = filterLogger(o.logger, o.logLevel, `[${this.id}] `);
+    this.#backoff = new Backoff(
+      o.backoffInitial,
+      o.backoffMax,
+      () => this.#pump(),
+    );
+    this.#hooks = new HookRunner<Entry<T> | number>(
+      this.#log,
+      (about) =>
+        typeof about === "number" ? `object #${about}` : this.#trace(about),
+    );
+    this.#kinds = hookKinds(o.hookTimeout, o.healthTimeout);
+    this.#plainGet = !o.getter && !o.check && o.maxLifetime === 0;
+    this.#plainRet = !o.retter && !o.reset;
+    // in workerd every wait needs a timer of its own (see OwnTimers)
+    this.#bareWaits = this.#plainGet && !o.timeWaits && !o.captureStacks &&
+      !this.#watches.ownTimers;
     if (
-      maxUsingDelay > 0 && maxUsingDelayKill > 0 &&
-      maxUsingDelay > maxUsingDelayKill
+      o.maxUsingDelay > 0 && o.maxUsingDelayKill > 0 &&
+      o.maxUsingDelay > o.maxUsingDelayKill
     ) {
       this.#log.warn(
-        `maxUsingDelay (${maxUsingDelay}) exceeds maxUsingDelayKill (${maxUsingDelayKill}): objects are killed before any warning`,
+        `maxUsingDelay (${o.maxUsingDelay}) exceeds maxUsingDelayKill (${o.maxUsingDelayKill}): objects are killed before any warning`,
       );
     }
     // the seed's default period: half the shortest delay to watch
     const watched = [
-      maxAvailDelay,
-      maxUsingDelay,
-      maxUsingDelayKill,
-      maxLifetime,
-    ]
-      .filter((d) => d > 0);
-    this.#delay = delay ??
+      o.maxAvailDelay,
+      o.maxUsingDelay,
+      o.maxUsingDelayKill,
+      o.maxLifetime,
+    ].filter((d) => d > 0);
+    this.#delay = o.delay ??
       (watched.length > 0
         ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
-        : this.#health
+        : o.health
         ? 60_000
         : 0);
-    this.#timed = maxAvailDelay > 0 || maxUsingDelay > 0 ||
-      maxUsingDelayKill > 0 || (this.#check !== undefined && checkBypass > 0) ||
-      this.#delay > 0;
-    this.#plainLend = !this.#timed && !captureStacks;
+    this.#timed = o.maxAvailDelay > 0 || o.maxUsingDelay > 0 ||
+      o.maxUsingDelayKill > 0 ||
+      (o.check !== undefined && o.checkBypass > 0) || this.#delay > 0;
+    this.#plainLend = !this.#timed && !o.captureStacks;
     this.#updatePlainReturn();
-    if (this.#delay > 0) {
-      this.#hkDue = performance.now() + this.#delay;
-      this.#hkTimer = backgroundInterval(this.#onHousekeepingTick, this.#delay);
-      this.#log.info(
-        this.#hkTimer !== undefined
-          ? `housekeeping every ${ms(this.#delay)}`
-          : `no timer here: housekeeping runs when gets and returns find a round overdue (every ${
-            ms(this.#delay)
-          })`,
-      );
-    }
+    this.#keeper = new Housekeeper(this.#delay, this.#housekeep, this.#log);
     this.#pump();
   }
 
@@ -540,9 +349,7 @@ export class Pool<T> implements AsyncDisposable {
   get(options?: GetOptions): Promise<T> {
     const idle = this.#idle;
     // Fast path: an idle object and nothing to run before lending it. No
-    // timer, no listener, one promise. Options that are not a plain object
-    // take the slow path, which rejects them (and `null` must not throw
-    // synchronously here).
+    // timer, no listener, one promise (made once per object).
     if (
       idle.length !== 0 && this.#plainGet &&
       (options === undefined || isPlainWait(options))
@@ -566,25 +373,84 @@ export class Pool<T> implements AsyncDisposable {
     return this.#getSlow(options);
   }
 
+  /**
+   * Gives back an object lent by {@linkcode Pool.prototype.get}. A second
+   * return of the same object, or of one the pool does not hold (killed for
+   * being held too long, or foreign), is ignored with a warning naming it.
+   *
+   * @param obj The object to give back.
+   * @param options `broken: true` closes it instead of lending it again.
+   * @returns Nothing, or a promise when `retter` or `reset` must run first;
+   * it never rejects.
+   *
+   * @example Give back a broken connection
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool = new Pool({ fun: (n) => ({ n, alive: true }) });
+   * const conn = await pool.get();
+   * conn.alive = false; // say the server hung up
+   * pool.ret(conn, { broken: true }); // closed, never lent again
+   * const next = await pool.get();
+   * assert(next.n === 1);
+   * pool.ret(next);
+   * await pool.shutdown();
+   * ```
+   */
+  ret(obj: T, options?: RetOptions): void | Promise<void> {
+    // Fast path: no hook, no clock, nothing due. The object goes straight to
+    // the oldest waiter, still lent, or back on the idle stack.
+    if (options === undefined && this.#plainReturn) {
+      let e = this.#lastLent;
+      // the object lent last is most often the one given back: no lookup
+      if (e === undefined || e.obj !== obj) e = this.#entries.get(obj);
+      if (
+        e !== undefined && e.state === USING &&
+        (this.#maxUse === 0 || e.uses < this.#maxUse)
+      ) {
+        const w = this.#waiters.shift();
+        if (w === undefined) {
+          this.#nusing--;
+          e.state = IDLE;
+          this.#idle.push(e);
+        } else if (typeof w === "function") {
+          // a bare waiter (lending is plain): one more use, no return
+          w(obj);
+          e.uses++;
+          this.#nuses++;
+          this.#lastLent = e;
+        } else {
+          this.#nusing--;
+          this.#handTo(e, w);
+        }
+        return;
+      }
+    }
+    // refused before anything changes: the object stays lent to its caller
+    const how = resolveRetOptions(options);
+    return this.#giveBack(
+      obj,
+      how === SUSPECT && this.#config.health === undefined ? NORMAL : how,
+    );
+  }
+
   #getSlow(options: GetOptions | undefined): Promise<T> {
-    let timeout: number;
+    let timeout = this.#timeout;
     let signal: AbortSignal | undefined;
-    try {
-      ({ timeout, signal } = resolveWaitOptions(
-        "Cannot get an object",
-        options,
-        this.#timeout,
-      ));
-    } catch (err) {
-      return Promise.reject(err);
+    if (options !== undefined) {
+      // (no options, no object made to say so: the common wait stays lean)
+      try {
+        ({ timeout, signal } = resolveWaitOptions(
+          "Cannot get an object",
+          options,
+          timeout,
+        ));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    if (this.#closed) {
-      return Promise.reject(
-        new PoolError(
-          `Pool ${this.id} is shut down: it lends nothing more; create a new pool if you still need objects`,
-        ),
-      );
-    }
+    if (this.#closed) return Promise.reject(this.#shutDown(false));
     if (signal !== undefined && signal.aborted) {
       this.#naborts++;
       return Promise.reject(signal.reason);
@@ -600,11 +466,9 @@ export class Pool<T> implements AsyncDisposable {
         ),
       );
     }
-    if (this.#timed && performance.now() >= this.#hkDue) {
-      // a round overdue (no background timer here, as in workerd) may free
-      // an object held too long: run it before queueing
-      this.#overdueRound();
-    }
+    // a round overdue (no background timer here, as in workerd) may free an
+    // object held too long: run it before queueing
+    if (this.#timed) this.#overdue(performance.now());
     if (timeout === Infinity && signal === undefined && this.#bareWaits) {
       // the common wait: nothing to watch or record, a bare resolve function
       const promise = new Promise<T>((resolve) => {
@@ -618,9 +482,10 @@ export class Pool<T> implements AsyncDisposable {
     const promise = new Promise<T>((r) => {
       resolve = r;
     });
-    const w = timeout === Infinity && signal === undefined && !this.#ownTimers
+    const w = timeout === Infinity && signal === undefined &&
+        !this.#watches.ownTimers
       ? new Waiter<T>(resolve)
-      : new WatchedWaiter<T>(resolve, timeout, signal, this.#onAbort);
+      : new WatchedWaiter<T>(resolve, timeout, signal, this.#onWaitEnd);
     if (this.#timeWaits || w.watched) w.since = performance.now();
     if (this.#captureStacks) w.stack = new Error("taken here").stack;
     if (this.#idle.length !== 0 && this.#waiters.size === 0) {
@@ -641,105 +506,6 @@ export class Pool<T> implements AsyncDisposable {
     if (this.#mayDispatch()) this.#dispatch();
     return promise;
   }
-
-  /** Whether a new waiter may be served now: an object idle, or room. */
-  #mayDispatch(): boolean {
-    return this.#idle.length !== 0 || this.#maxSize === 0 ||
-      this.#entries.size + this.#creating + this.#abandoned < this.#maxSize;
-  }
-
-  /**
-   * Starts watching a waiter's deadline and signal. Returns `false` when it
-   * settled instead: its signal aborted, its deadline passed, or no timer
-   * can be set here (workerd's global scope).
-   */
-  #watch(w: WatchedWaiter<T>): boolean {
-    if (this.#ownTimers) {
-      if (!this.#watchOwn(w)) return false;
-    } else if (w.timed) {
-      // one timer for all timed waiters, not one each
-      w.deadline = w.since + w.timeout;
-      this.#deadlines.add(w);
-      if (w.deadline < this.#armedFor) {
-        try {
-          this.#arm(w.deadline, performance.now());
-        } catch (err) {
-          // no timers here: a deadline cannot be kept
-          this.#deadlines.remove(w);
-          w.settled = true;
-          w.reject(err);
-          return false;
-        }
-      }
-      if (this.#backoffUntil !== 0) {
-        // creations pause after failures: make sure this waiter sees retries
-        this.#capPause(w.timeout);
-      }
-    }
-    const signal = w.signal;
-    if (signal !== undefined && !w.settled) {
-      if (signal.aborted) {
-        this.#onAbort(w);
-        return false;
-      }
-      w.listening = true;
-      signal.addEventListener("abort", w);
-    }
-    return !w.settled;
-  }
-
-  /**
-   * workerd only: a waiter keeps its deadline, and its request alive, with
-   * a timer of its own, set in the request that waits. workerd cancels, as
-   * hung, a request waiting with nothing pending of its own (a promise that
-   * another request will resolve does not count), and a timer lives only as
-   * long as the request that set it: the pool's one deadline timer, set in
-   * some request, would die with it. Returns `false` when no timer can be
-   * set here (workerd's global scope) and the waiter has a deadline: it is
-   * rejected, as elsewhere.
-   */
-  #watchOwn(w: WatchedWaiter<T>): boolean {
-    if (w.timed) w.deadline = w.since + w.timeout;
-    try {
-      this.#setOwnTimer(w, performance.now());
-    } catch (err) {
-      // no timers here: a deadline cannot be kept (a wait without one may
-      // still be served, by a ret() here)
-      if (w.timed) {
-        w.settled = true;
-        w.reject(err);
-        return false;
-      }
-    }
-    if (w.timed && this.#backoffUntil !== 0) this.#capPause(w.timeout);
-    return true;
-  }
-
-  /** Sets a waiter's own timer: its deadline or `OWN_TIMER_PERIOD`. */
-  #setOwnTimer(w: WatchedWaiter<T>, now: number): void {
-    w.timer = globalThis.setTimeout(
-      this.#onOwnTimer,
-      Math.max(0, Math.min(w.deadline - now, OWN_TIMER_PERIOD)),
-      w,
-    );
-  }
-
-  /**
-   * A waiter's own timer fired, in its own request, which is therefore
-   * alive: time it out when due, else run what timers of ended requests
-   * could not (an overdue housekeeping round, the end of a creation pause),
-   * and set the timer again. A waiter served from another request, whose
-   * clearTimeout cannot reach this timer, merely stops here.
-   */
-  readonly #onOwnTimer = (w: WatchedWaiter<T>): void => {
-    w.timer = undefined;
-    if (w.settled || this.#closed) return;
-    const now = performance.now();
-    if (now >= w.deadline) return this.#onTimeout(w);
-    if (this.#timed && now >= this.#hkDue) this.#overdueRound();
-    this.#pump();
-    if (!w.settled) this.#setOwnTimer(w, now);
-  };
 
   /**
    * Lends an object for the time of `fn`, and always gives it back, even when
@@ -785,53 +551,13 @@ export class Pool<T> implements AsyncDisposable {
       result = fn(obj);
       if (isThenable(result)) result = await result;
     } catch (err) {
-      const back = this.#giveBackLend(
-        e,
-        lend,
-        this.#health === undefined ? NORMAL : SUSPECT,
-        "use()",
-      );
+      const back = this.#giveBackLend(e, lend, SUSPECT, "use()");
       if (back !== undefined) await back;
       throw err;
     }
     const back = this.#giveBackLend(e, lend, NORMAL, "use()");
     if (back !== undefined) await back;
     return result as R;
-  }
-
-  /** The entry of an object just lent (the last one lent, most often). */
-  #lentEntry(obj: T): Entry<T> {
-    const e = this.#lastLent;
-    return e !== undefined && e.obj === obj ? e : this.#entries.get(obj)!;
-  }
-
-  /**
-   * Gives back the object of one lend, made by `use()` or a lease, unless
-   * that lend already ended: its object given back meanwhile (by `ret`),
-   * and perhaps lent to someone else since, is not given back again.
-   */
-  #giveBackLend(
-    e: Entry<T>,
-    lend: number,
-    how: number,
-    who: string,
-  ): void | Promise<void> {
-    if (e.state === USING && e.uses === lend) {
-      // suspect means "check before reuse": without health, nothing to do
-      return this.#giveBack(
-        e.obj,
-        how === SUSPECT && this.#health === undefined ? NORMAL : how,
-      );
-    }
-    this.#log.warn(
-      `${who} did not give back ${this.#trace(e)}: ${
-        e.state === DEAD
-          ? "it was closed meanwhile (killed for being held past maxUsingDelayKill, or by shutdown)"
-          : e.state === USING
-          ? "it was given back already (by ret()) and is now lent to another borrower"
-          : "it was given back already (by ret())"
-      }; give an object back once: by ret() after get(), or by the end of use() or of the lease, not both`,
-    );
   }
 
   /**
@@ -867,6 +593,145 @@ export class Pool<T> implements AsyncDisposable {
     );
   }
 
+  /** The entry of an object just lent (the last one lent, most often). */
+  #lentEntry(obj: T): Entry<T> {
+    const e = this.#lastLent;
+    return e !== undefined && e.obj === obj ? e : this.#entries.get(obj)!;
+  }
+
+  /**
+   * Gives back the object of one lend, made by `use()` or a lease, unless
+   * that lend already ended: its object given back meanwhile (by `ret`),
+   * and perhaps lent to someone else since, is not given back again.
+   */
+  #giveBackLend(
+    e: Entry<T>,
+    lend: number,
+    how: number,
+    who: string,
+  ): void | Promise<void> {
+    if (e.state === USING && e.uses === lend) {
+      // suspect means "check before reuse": without health, nothing to do
+      return this.#giveBack(
+        e.obj,
+        how === SUSPECT && this.#config.health === undefined ? NORMAL : how,
+      );
+    }
+    this.#log.warn(
+      `${who} did not give back ${this.#trace(e)}: ${
+        e.state === DEAD
+          ? "it was closed meanwhile (killed for being held past maxUsingDelayKill, or by shutdown)"
+          : e.state === USING
+          ? "it was given back already (by ret()) and is now lent to another borrower"
+          : "it was given back already (by ret())"
+      }; give an object back once: by ret() after get(), or by the end of use() or of the lease, not both`,
+    );
+  }
+
+  #giveBack(obj: T, how: number): void | Promise<void> {
+    let now = 0;
+    if (this.#timed) {
+      now = performance.now();
+      // before the lookup: a round that kills this object makes it foreign
+      this.#overdue(now);
+    }
+    // the object lent last is most often the one given back: no lookup
+    let e = this.#lastLent;
+    if (e === undefined || e.obj !== obj || e.state !== USING) {
+      e = this.#entries.get(obj);
+      if (e === undefined || e.state !== USING) return this.#badReturn(obj, e);
+    }
+    this.#nusing--;
+    if (this.#timed) {
+      e.lastRet = now;
+      if (e.warned) {
+        this.#log.warn(
+          `${this.#trace(e)} came back after ${ms(e.lastRet - e.lastGet)}`,
+        );
+      }
+    }
+    if (how === BROKEN) {
+      e.state = BUSY;
+      this.#destroy(e, "broken");
+      return this.#pump();
+    }
+    if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
+    e.state = BUSY;
+    return this.#giveBackSlow(e, how);
+  }
+
+  /** A return through retter, reset, and health if suspect. */
+  async #giveBackSlow(e: Entry<T>, how: number): Promise<void> {
+    const { retter, reset } = this.#config;
+    if (retter !== undefined) {
+      let done = this.#hooks.run(this.#kinds.retter, retter, e.obj, e);
+      if (typeof done !== "number") done = await done;
+      // closed meanwhile (shutdown gave up waiting for it): nothing to do
+      if (e.state === DEAD) return;
+      if (done === HUNG) return this.#close(e, "hook");
+    }
+    if (reset !== undefined) {
+      let done = this.#hooks.run(this.#kinds.reset, reset, e.obj, e);
+      if (typeof done !== "number") done = await done;
+      if (e.state === DEAD) return;
+      if (done !== OK) return this.#close(e, "reset");
+    }
+    if (how === SUSPECT && this.#config.health !== undefined && !this.#closed) {
+      let good = this.#isGood(e, true);
+      if (typeof good !== "boolean") good = await good;
+      if (e.state === DEAD) return;
+      if (!good) return this.#close(e, "health");
+    }
+    this.#makeAvailable(e);
+  }
+
+  #badReturn(obj: T, e: Entry<T> | undefined): void {
+    let what: string;
+    try {
+      const tracer = this.#config.tracer;
+      what = tracer !== undefined
+        ? String(tracer(obj))
+        : e !== undefined
+        ? this.#trace(e)
+        : show(obj);
+    } catch (err) {
+      what = `an object (tracer threw: ${message(err)})`;
+    }
+    this.#log.warn(
+      e !== undefined
+        ? `ignoring the return of ${what}: it is not lent out (returned twice?)`
+        : this.#closed
+        ? `ignoring the return of ${what}: the pool is shut down and closed every object it held (this one when shutdown stopped waiting for it, or it is foreign)`
+        : `ignoring the return of ${what}: this pool does not hold it (returned twice, killed for being held too long, or from another pool)`,
+    );
+  }
+
+  /**
+   * An entry is available again: retire it if due, else hand it to the
+   * oldest waiter, else keep it idle.
+   */
+  #makeAvailable(e: Entry<T>, fresh = false): void {
+    // closed meanwhile (shutdown gave up waiting for it): closed once only
+    if (e.state === DEAD) return;
+    e.state = BUSY; // a returned entry was already counted out of nusing
+    if (this.#closed) return this.#destroy(e, "shutdown");
+    if (this.#maxUse !== 0 && e.uses >= this.#maxUse) {
+      return this.#close(e, "wornout");
+    }
+    if (this.#maxSize !== 0 && this.#entries.size > this.#maxSize) {
+      this.#destroy(e, "resized");
+      this.#updatePlainReturn();
+      return this.#pump();
+    }
+    if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
+      return this.#close(e, "lifetime");
+    }
+    const w = this.#waiters.shift();
+    if (w !== undefined) return this.#handTo(e, w, fresh);
+    e.state = IDLE;
+    this.#idle.push(e);
+  }
+
   /** Whether `ret` may take its fast path (see #plainReturn). */
   #updatePlainReturn(): void {
     this.#plainReturn = this.#plainRet && !this.#timed &&
@@ -891,13 +756,22 @@ export class Pool<T> implements AsyncDisposable {
       const now = performance.now();
       e.lastGet = now;
       e.warned = false;
-      if (!late && now >= this.#hkDue) this.#overdueRound();
+      if (!late) this.#overdue(now);
     }
   }
 
-  /** Runs a housekeeping round that its timer did not run in time. */
-  #overdueRound(): void {
-    if (!this.#hkRunning && !this.#closed) void this.#housekeep();
+  /** Undoes `#lend` for an entry its waiter never got. */
+  #unlend(e: Entry<T>): void {
+    e.state = BUSY;
+    e.uses--;
+    this.#nusing--;
+    this.#nuses--;
+  }
+
+  /** Whether a new waiter may be served now: an object idle, or room. */
+  #mayDispatch(): boolean {
+    return this.#idle.length !== 0 || this.#maxSize === 0 ||
+      this.#entries.size + this.#creating + this.#abandoned < this.#maxSize;
   }
 
   /** Serves waiters from idle objects, then starts the creations needed. */
@@ -905,36 +779,31 @@ export class Pool<T> implements AsyncDisposable {
     while (this.#waiters.size !== 0) {
       const e = this.#popIdle();
       if (e === undefined) break;
-      this.#handTo(e, this.#waiters.shift()!);
+      const w = this.#waiters.shift();
+      if (w === undefined) {
+        // retiring expired objects refilled the pool, and a new object
+        // served the last waiter meanwhile: this one stays available
+        this.#makeAvailable(e);
+        break;
+      }
+      this.#handTo(e, w);
     }
     this.#pump();
   }
 
   /** Takes the idle object lent next, retiring expired ones on the way. */
   #popIdle(): Entry<T> | undefined {
-    const e = this.#idle.pop();
-    if (
-      e === undefined || this.#maxLifetime === 0 ||
-      performance.now() < e.expires
-    ) return e;
-    return this.#retireExpired(e);
-  }
-
-  /**
-   * Retires `e`, just taken from the idle stack and past its lifetime, and
-   * the next idle ones as long as they are too; returns the first one still
-   * good, taken from the stack too, if any.
-   */
-  #retireExpired(e: Entry<T>): Entry<T> | undefined {
+    let e = this.#idle.pop();
+    if (e === undefined || this.#maxLifetime === 0) return e;
     const now = performance.now();
-    let next: Entry<T> | undefined = e;
-    while (next !== undefined && now >= next.expires) {
-      next.state = BUSY; // off the idle stack already
-      this.#destroy(next, "lifetime");
-      next = this.#idle.pop();
+    if (now < e.expires) return e;
+    while (e !== undefined && now >= e.expires) {
+      e.state = BUSY; // off the idle stack already
+      this.#destroy(e, "lifetime");
+      e = this.#idle.pop();
     }
     this.#pump();
-    return next;
+    return e;
   }
 
   /**
@@ -969,19 +838,19 @@ export class Pool<T> implements AsyncDisposable {
     this.#handing.add(w);
     // an object straight from its creation is not checked: fun and opener
     // just vouched for it (and a check that always fails makes no loop)
-    if (this.#check !== undefined && !fresh) {
-      const now = performance.now();
-      if (now - e.lastRet >= this.#checkBypass) {
-        let good = this.#isGood(e, this.#check, "check");
-        if (typeof good !== "boolean") {
-          this.#watchLate(w);
-          good = await good;
-        }
-        if (!good) {
-          this.#handing.delete(w);
-          this.#destroy(e, "check"); // unless shutdown closed it meanwhile
-          return this.#requeue(w);
-        }
+    if (
+      this.#config.check !== undefined && !fresh &&
+      performance.now() - e.lastRet >= this.#config.checkBypass
+    ) {
+      let good = this.#isGood(e, false);
+      if (typeof good !== "boolean") {
+        this.#watchLate(w);
+        good = await good;
+      }
+      if (!good) {
+        this.#handing.delete(w);
+        this.#destroy(e, "check"); // unless shutdown closed it meanwhile
+        return this.#requeue(w);
       }
     }
     // The check may have taken a while: a waiter that gave up meanwhile
@@ -993,8 +862,9 @@ export class Pool<T> implements AsyncDisposable {
       return this.#makeAvailable(e);
     }
     this.#lend(e, w.stack, true);
-    if (this.#getter !== undefined) {
-      let done = this.#boundHook("getter", this.#getter, e, false);
+    const getter = this.#config.getter;
+    if (getter !== undefined) {
+      let done = this.#hooks.run(this.#kinds.getter, getter, e.obj, e);
       if (typeof done !== "number") {
         this.#watchLate(w);
         done = await done;
@@ -1022,7 +892,54 @@ export class Pool<T> implements AsyncDisposable {
     this.#settle(w);
     w.resolve(e.obj);
     // the round #lend left for now, the waiter being served
-    if (this.#timed && performance.now() >= this.#hkDue) this.#overdueRound();
+    if (this.#timed) this.#overdue(performance.now());
+  }
+
+  // ---------------------------------------------------------------- waiting
+
+  /**
+   * Starts watching a wait's deadline and signal (a get, or `ready()`).
+   * Returns `false` when it ended instead: its signal aborted, or no timer
+   * can be set here (workerd's global scope) for its deadline.
+   */
+  #watch(w: WatchedWaiter<T>): boolean {
+    if (!this.#watches.watch(w)) return false;
+    // creations pause after failures: make sure this wait sees retries
+    if (w.timed) this.#backoff.capTo(w.timeout);
+    return true;
+  }
+
+  /** Starts watching a waiter served at once whose hand-over must wait. */
+  #watchLate(w: Waiter<T>): void {
+    this.#countWait(w);
+    if (w.watched && !w.settled) this.#watchAgain(w as WatchedWaiter<T>);
+  }
+
+  /** Watches a waiter unless it is watched already; false if it ended. */
+  #watchAgain(w: WatchedWaiter<T>): boolean {
+    return this.#watches.watching(w) || this.#watch(w);
+  }
+
+  /** Counts in `nwaits` a waiter served at once that has to wait after all. */
+  #countWait(w: Waiter<T>): void {
+    if (!w.waited) {
+      w.waited = true;
+      this.#nwaits++;
+    }
+  }
+
+  /** Puts back in its place a waiter whose object turned out bad. */
+  #requeue(w: Waiter<T>): void {
+    if (!w.settled) {
+      // off the queue while its object was checked, so shutdown did not
+      // see it: refuse it now rather than leave it pending for ever
+      if (this.#closed) this.#refuse(w);
+      else if (!w.watched || this.#watchAgain(w as WatchedWaiter<T>)) {
+        this.#countWait(w);
+        this.#waiters.putBack(w);
+      }
+    }
+    this.#dispatch();
   }
 
   /**
@@ -1039,133 +956,28 @@ export class Pool<T> implements AsyncDisposable {
     if (w.watched) {
       const f = w as WatchedWaiter<T>;
       if (f.signal !== undefined && f.signal.aborted) {
-        this.#onAbort(f);
+        this.#onWaitEnd(f, false);
         return true;
       }
     }
     return false;
   }
 
-  /** Undoes `#lend` for an entry its waiter never got. */
-  #unlend(e: Entry<T>): void {
-    e.state = BUSY;
-    e.uses--;
-    this.#nusing--;
-    this.#nuses--;
-  }
-
-  /** Counts in `nwaits` a waiter served at once that has to wait after all. */
-  #countWait(w: Waiter<T>): void {
-    if (!w.waited) {
-      w.waited = true;
-      this.#nwaits++;
-    }
-  }
-
-  /** Starts watching a waiter served at once whose hand-over must wait. */
-  #watchLate(w: Waiter<T>): void {
-    this.#countWait(w);
-    if (!w.watched || w.settled) return;
-    const f = w as WatchedWaiter<T>;
-    if (f.dlist === null && !f.listening && f.timer === undefined) {
-      this.#watch(f);
-    }
-  }
-
-  /** Puts back in its place a waiter whose object turned out bad. */
-  #requeue(w: Waiter<T>): void {
-    if (!w.settled) {
-      // off the queue while its object was checked, so shutdown did not
-      // see it: refuse it now rather than leave it pending for ever
-      if (this.#closed) this.#refuse(w);
-      else if (!w.watched || this.#watchRequeued(w as WatchedWaiter<T>)) {
-        this.#countWait(w);
-        this.#waiters.putBack(w);
-      }
-    }
-    this.#dispatch();
-  }
-
-  /** A requeued waiter watches its deadline and signal; false if it ended. */
-  #watchRequeued(w: WatchedWaiter<T>): boolean {
-    if (w.dlist !== null || w.listening || w.timer !== undefined) return true;
-    return this.#watch(w);
-  }
-
   /** Rejects a waiter because the pool is shut down. */
   #refuse(w: Waiter<T>): void {
     this.#settle(w);
-    w.reject(
-      new PoolError(
-        `Pool ${this.id} was shut down while this task waited for an object`,
-      ),
-    );
+    w.reject(this.#shutDown(true));
   }
 
-  /** Sets the pool's deadline timer for `deadline`. */
-  #arm(deadline: number, now: number): void {
-    if (this.#deadlineTimer !== undefined) {
-      globalThis.clearTimeout(this.#deadlineTimer);
-      this.#deadlineTimer = undefined;
-    }
-    this.#armedFor = deadline;
-    // a deadline beyond what a timer holds is set again when it fires
-    const id = globalThis.setTimeout(
-      this.#onDeadline,
-      Math.min(MAX_TIMER_DELAY, Math.max(0, deadline - now)),
-    );
-    // Deno may run pending microtasks inside its first setTimeout call: if
-    // they ended the last timed waiter, or the pool, no timer may outlive it
-    if (this.#deadlines.empty || this.#closed) {
-      globalThis.clearTimeout(id);
-      this.#armedFor = Infinity;
-    } else this.#deadlineTimer = id;
-  }
-
-  /** Times out every waiter whose deadline passed, then sets the timer again. */
-  readonly #onDeadline = (): void => {
-    this.#deadlineTimer = undefined;
-    this.#armedFor = Infinity;
-    // a timer that fired early by this clock is simply set again
-    const now = performance.now();
-    if (this.#timed && now >= this.#hkDue) this.#overdueRound();
-    const deadlines = this.#deadlines;
-    for (
-      let w = deadlines.first();
-      w !== null && w.deadline <= now;
-      w = deadlines.first()
-    ) this.#onTimeout(w);
-    const next = deadlines.earliest();
-    if (next !== Infinity && !this.#closed) this.#arm(next, now);
-  };
-
-  /** Takes a waiter off its deadline list; the last one stops the timer. */
-  #unlinkDeadline(w: WatchedWaiter<T>): void {
-    this.#deadlines.remove(w);
-    if (this.#deadlines.empty && this.#deadlineTimer !== undefined) {
-      globalThis.clearTimeout(this.#deadlineTimer);
-      this.#deadlineTimer = undefined;
-      this.#armedFor = Infinity;
-    }
-  }
-
-  /** Detaches a waiter from its deadline and signal before settling it. */
-  #settle(w: Waiter<T>): void {
+  /** Detaches a wait from its deadline, timer and signal; it is settled. */
+  #detach(w: Waiter<T>): void {
     w.settled = true;
-    if (w.watched) {
-      const f = w as WatchedWaiter<T>;
-      if (f.dlist !== null) this.#unlinkDeadline(f);
-      if (f.timer !== undefined) {
-        // a no-op from another request than the waiter's (workerd): the
-        // timer then finds the waiter settled, and stops
-        globalThis.clearTimeout(f.timer);
-        f.timer = undefined;
-      }
-      if (f.listening) {
-        f.listening = false;
-        f.signal!.removeEventListener("abort", f);
-      }
-    }
+    if (w.watched) this.#watches.detach(w as WatchedWaiter<T>);
+  }
+
+  /** Detaches a waiting get before settling it, and times its wait. */
+  #settle(w: Waiter<T>): void {
+    this.#detach(w);
     if (this.#timeWaits) {
       const waited = performance.now() - w.since;
       this.#waitTime += waited;
@@ -1173,269 +985,78 @@ export class Pool<T> implements AsyncDisposable {
     }
   }
 
-  readonly #onTimeout = (w: WatchedWaiter<T>): void => {
+  /** A waiting get's deadline passed, or its signal aborted. */
+  readonly #onWaitEnd = (w: WatchedWaiter<T>, timedOut: boolean): void => {
     if (w.settled) return;
     this.#waiters.remove(w);
     this.#settle(w);
+    if (!timedOut) {
+      this.#naborts++;
+      return w.reject(w.signal!.reason);
+    }
     this.#ntimeouts++;
-    const { why, cause } = this.#whyNoObject();
+    w.reject(
+      this.#timedOut(
+        `Timed out after ${
+          ms(w.timeout)
+        } waiting for an object of pool ${this.id}`,
+      ),
+    );
+    this.#pump();
+  };
+
+  /**
+   * A TimeoutError that says why no object came: creations failing (the
+   * last error is its cause), a creation that does not end, or objects all
+   * lent or under the pool's own work; never "give objects back" when
+   * nothing is lent.
+   */
+  #timedOut(what: string): TimeoutError {
+    const counts =
+      `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
+        this.#maxSize || "unlimited"
+      }`;
+    const oldest = this.#creations.values().next().value;
+    const cause = this.#backoff.lastError;
+    const why = this.#backoff.failing
+      ? `the pool cannot create objects (${counts}): the last creation failed: ${
+        message(cause)
+      }`
+      : oldest !== undefined &&
+          (this.#maxSize === 0 || this.#nusing < this.#maxSize)
+      ? `a creation has been under way for ${
+        ms(performance.now() - oldest.started)
+      } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`
+      : this.#nusing === 0 && this.#entries.size !== 0
+      ? `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`
+      : `${
+        this.#nusing === 0 ? "no object could be created" : "objects are lent"
+      } (${counts}); give objects back sooner, or raise maxSize or the timeout`;
     // Made in a timer callback, its stack would show only the pool's own
     // frames: skip capturing it, most of an error's cost (1-4 µs on V8).
     const E = Error as { stackTraceLimit?: number };
     const limit = E.stackTraceLimit;
     E.stackTraceLimit = 0;
-    let error: TimeoutError;
     try {
-      error = new TimeoutError(
-        `Timed out after ${
-          ms(w.timeout)
-        } waiting for an object of pool ${this.id}: ${why}`,
-        cause !== undefined ? { cause } : undefined,
+      return new TimeoutError(
+        `${what}: ${why}`,
+        this.#backoff.failing ? { cause } : undefined,
       );
     } finally {
       E.stackTraceLimit = limit;
     }
-    w.reject(error);
-    this.#pump();
-  };
-
-  /**
-   * Why no object could be had, for a TimeoutError: creations failing (the
-   * last error is the cause), a creation that does not end, or objects all
-   * lent or under the pool's own work.
-   */
-  #whyNoObject(): { why: string; cause: unknown } {
-    const counts =
-      `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
-        this.#maxSize || "unlimited"
-      }`;
-    if (this.#failures > 0) {
-      return {
-        why:
-          `the pool cannot create objects (${counts}): the last creation failed: ${
-            message(this.#lastCreateError)
-          }`,
-        cause: this.#lastCreateError,
-      };
-    }
-    const oldest = this.#creations.values().next().value;
-    if (
-      oldest !== undefined &&
-      (this.#maxSize === 0 || this.#nusing < this.#maxSize)
-    ) {
-      return {
-        why: `a creation has been under way for ${
-          ms(performance.now() - oldest.started)
-        } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`,
-        cause: undefined,
-      };
-    }
-    if (this.#nusing === 0 && this.#entries.size !== 0) {
-      return {
-        why:
-          `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`,
-        cause: undefined,
-      };
-    }
-    return {
-      why: `${
-        this.#nusing === 0 ? "no object could be created" : "objects are lent"
-      } (${counts}); give objects back sooner, or raise maxSize or the timeout`,
-      cause: undefined,
-    };
   }
 
-  readonly #onAbort = (w: WatchedWaiter<T>): void => {
-    if (w.settled) return;
-    this.#waiters.remove(w);
-    this.#settle(w);
-    this.#naborts++;
-    w.reject(w.signal!.reason);
-  };
-
-  // -------------------------------------------------------------- returning
-
-  /**
-   * Gives back an object lent by {@linkcode Pool.prototype.get}. A second
-   * return of the same object, or of one the pool does not hold (killed for
-   * being held too long, or foreign), is ignored with a warning naming it.
-   *
-   * @param obj The object to give back.
-   * @param options `broken: true` closes it instead of lending it again.
-   * @returns Nothing, or a promise when `retter` or `reset` must run first;
-   * it never rejects.
-   *
-   * @example Give back a broken connection
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { Pool } from "./mod.ts";
-   *
-   * const pool = new Pool({ fun: (n) => ({ n, alive: true }) });
-   * const conn = await pool.get();
-   * conn.alive = false; // say the server hung up
-   * pool.ret(conn, { broken: true }); // closed, never lent again
-   * assert((await pool.get()).n === 1);
-   * await pool.shutdown();
-   * ```
-   */
-  ret(obj: T, options?: RetOptions): void | Promise<void> {
-    // Fast path: no hook, no clock, nothing due. The object goes straight to
-    // the oldest waiter, still lent, or back on the idle stack.
-    if (options === undefined && this.#plainReturn) {
-      let e = this.#lastLent;
-      // the object lent last is most often the one given back: no lookup
-      if (e === undefined || e.obj !== obj) e = this.#entries.get(obj);
-      if (
-        e !== undefined && e.state === USING &&
-        (this.#maxUse === 0 || e.uses < this.#maxUse)
-      ) {
-        const w = this.#waiters.shift();
-        if (w === undefined) {
-          this.#nusing--;
-          e.state = IDLE;
-          this.#idle.push(e);
-        } else if (typeof w === "function") {
-          // a bare waiter (lending is plain): one more use, no return
-          w(obj);
-          e.uses++;
-          this.#nuses++;
-          this.#lastLent = e;
-        } else {
-          this.#nusing--;
-          this.#handTo(e, w);
-        }
-        return;
-      }
-    }
-    // refused before anything changes: the object stays lent to its caller
-    const how = resolveRetOptions(options);
-    return this.#giveBack(
-      obj,
-      how === SUSPECT && this.#health === undefined ? NORMAL : how,
+  /** The PoolError of a call, or a wait (`waited`), that shutdown refuses. */
+  #shutDown(waited: boolean): PoolError {
+    return new PoolError(
+      `Pool ${this.id} ${
+        waited ? "was shut down while this task waited" : "is shut down"
+      }: it lends nothing more; create a new pool if you still need objects`,
     );
   }
 
-  #giveBack(obj: T, how: number): void | Promise<void> {
-    let now = 0;
-    if (this.#timed) {
-      now = performance.now();
-      // before the lookup: a round that kills this object makes it foreign
-      if (now >= this.#hkDue) this.#overdueRound();
-    }
-    // the object lent last is most often the one given back: no lookup
-    let e = this.#lastLent;
-    if (e === undefined || e.obj !== obj || e.state !== USING) {
-      e = this.#entries.get(obj);
-      if (e === undefined || e.state !== USING) return this.#badReturn(obj, e);
-    }
-    this.#nusing--;
-    if (this.#timed) {
-      e.lastRet = now;
-      if (e.warned) {
-        this.#log.warn(
-          `${this.#trace(e)} came back after ${ms(e.lastRet - e.lastGet)}`,
-        );
-      }
-    }
-    if (how === BROKEN) {
-      e.state = BUSY;
-      this.#destroy(e, "broken");
-      this.#pump();
-      return;
-    }
-    if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
-    e.state = BUSY;
-    return this.#giveBackSlow(e, how);
-  }
-
-  async #giveBackSlow(e: Entry<T>, how: number): Promise<void> {
-    if (this.#retter !== undefined) {
-      let done = this.#boundHook("retter", this.#retter, e, false);
-      if (typeof done !== "number") done = await done;
-      // closed meanwhile (shutdown gave up waiting for it): nothing to do
-      if (e.state === DEAD) return;
-      if (done === HUNG) {
-        this.#destroy(e, "hook");
-        return this.#pump();
-      }
-    }
-    if (this.#reset !== undefined) {
-      let done = this.#boundHook("reset", this.#reset, e, true);
-      if (typeof done !== "number") done = await done;
-      if (e.state === DEAD) return;
-      if (done !== OK) {
-        this.#destroy(e, "reset");
-        return this.#pump();
-      }
-    }
-    if (how === SUSPECT && this.#health !== undefined && !this.#closed) {
-      let good = this.#isGood(e, this.#health, "health");
-      if (typeof good !== "boolean") good = await good;
-      if (e.state === DEAD) return;
-      if (!good) {
-        this.#destroy(e, "health");
-        return this.#pump();
-      }
-    }
-    this.#makeAvailable(e);
-  }
-
-  #badReturn(obj: T, e: Entry<T> | undefined): void {
-    let what: string;
-    try {
-      what = this.#tracer !== undefined
-        ? String(this.#tracer(obj))
-        : e !== undefined
-        ? this.#trace(e)
-        : show(obj);
-    } catch (err) {
-      what = `an object (tracer threw: ${message(err)})`;
-    }
-    this.#log.warn(
-      e !== undefined
-        ? `ignoring the return of ${what}: it is not lent out (returned twice?)`
-        : this.#closed
-        ? `ignoring the return of ${what}: the pool is shut down and closed every object it held (this one when shutdown stopped waiting for it, or it is foreign)`
-        : `ignoring the return of ${what}: this pool does not hold it (returned twice, killed for being held too long, or from another pool)`,
-    );
-  }
-
-  /**
-   * An entry is available again: retire it if due, else hand it to the
-   * oldest waiter, else keep it idle.
-   */
-  #makeAvailable(e: Entry<T>, fresh = false): void {
-    // closed meanwhile (shutdown gave up waiting for it): closed once only
-    if (e.state === DEAD) return;
-    if (this.#closed) {
-      // BUSY: a returned entry was already counted out of nusing
-      e.state = BUSY;
-      this.#destroy(e, "shutdown");
-      return;
-    }
-    if (this.#maxUse !== 0 && e.uses >= this.#maxUse) {
-      e.state = BUSY;
-      this.#destroy(e, "wornout");
-      return this.#pump();
-    }
-    if (this.#maxSize !== 0 && this.#entries.size > this.#maxSize) {
-      e.state = BUSY;
-      this.#destroy(e, "resized");
-      this.#updatePlainReturn();
-      return this.#pump();
-    }
-    if (this.#maxLifetime !== 0 && performance.now() >= e.expires) {
-      e.state = BUSY;
-      this.#destroy(e, "lifetime");
-      return this.#pump();
-    }
-    const w = this.#waiters.shift();
-    if (w !== undefined) return this.#handTo(e, w, fresh);
-    e.state = IDLE;
-    this.#idle.push(e);
-  }
-
-  // ---------------------------------------------------------------- creating
+  // --------------------------------------------------------------- creation
 
   /** Starts the creations that demand (waiters, minSize) calls for. */
   #pump(): void {
@@ -1459,7 +1080,7 @@ export class Pool<T> implements AsyncDisposable {
         // the others wait for the retry after a pause
         const owed = this.#owed < untimed;
         const wanted = owed ||
-          (!this.#pausing() &&
+          (!this.#backoff.pausing() &&
             (total < this.#minSize || this.#waiters.size > coming));
         if (!wanted) break;
         this.#create(owed);
@@ -1483,101 +1104,38 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
-   * Calls `fun` once. `owed`: started for a waiter without deadline, which
-   * gets the error if it fails.
+   * Starts one creation. `owed`: for a waiter without deadline, which gets
+   * the error if it fails.
    */
   #create(owed: boolean): void {
-    const c = new Creation(this.#ncreating++, performance.now());
+    const c = new Creation<T>(this.#ncreating++);
     this.#creating++;
     if (owed) {
       c.owed = true;
       this.#owed++;
     }
     this.#creations.add(c);
-    const n = c.n;
-    let result: T | PromiseLike<T>;
-    let pending: Promise<T> | undefined;
-    try {
-      // its signal aborts at createTimeout and at shutdown: a fun that
-      // listens can end its attempt (say, destroy a half-open socket)
-      result = this.#fun(n, c.attempt.signal);
-      // in the try: a `then` getter may throw too; a thenable is adopted as
-      // a promise, so that a `then` that throws rejects it instead
-      if (isThenable(result)) pending = Promise.resolve(result);
-    } catch (err) {
-      return this.#createFailed(c, err, "fun threw");
-    }
-    if (pending === undefined) return this.#created(c, result as T);
-    c.running = true;
-    if (this.#createTimeout === Infinity) {
-      pending.then(
-        (obj) => {
-          c.running = false;
-          this.#created(c, obj);
-        },
-        (err) => {
-          c.running = false;
-          this.#createFailed(c, err, "fun threw");
-        },
-      );
-      return;
-    }
-    let late = false;
-    // after shutdown, a creation that lands is closed anyway (#created):
-    // its timer may go
-    const stop = () => globalThis.clearTimeout(timer);
-    this.#stoppers.add(stop);
-    const timer = backgroundTimeout(
-      () => {
-        late = true;
-        c.running = false;
-        this.#stoppers.delete(stop);
-        // given up, but still running: it keeps its place toward maxSize
-        // until it ends, as its object may still come
-        this.#abandoned++;
-        const error = new CreationError(
-          `fun did not settle within createTimeout (${
-            ms(this.#createTimeout)
-          })`,
-        );
-        c.attempt.abort(error);
-        this.#createFailed(c, error, undefined);
-      },
-      this.#createTimeout,
-      undefined,
-    );
-    const lateEnd = () => {
-      this.#abandoned--;
-      this.#pump();
-    };
-    pending.then(
-      (obj) => {
-        if (!late) {
-          c.running = false;
-          globalThis.clearTimeout(timer);
-          this.#stoppers.delete(stop);
-          return this.#created(c, obj);
-        }
-        // the slot was given up: close what arrived, never leak it
-        this.#ncreated++;
-        this.#log.warn(`object #${n} arrived after createTimeout; closing it`);
-        this.#closeLoose(obj, n, "late");
-        lateEnd();
-      },
-      (err) => {
-        if (!late) {
-          c.running = false;
-          globalThis.clearTimeout(timer);
-          this.#stoppers.delete(stop);
-          return this.#createFailed(c, err, "fun threw");
-        }
-        lateEnd();
-      },
-    );
+    c.run(this.#config.fun, this.#config.createTimeout, this.#creationSink);
   }
 
+  readonly #creationSink: CreationSink<T> = {
+    created: (c, obj) => this.#created(c, obj),
+    failed: (c, err, what) => this.#createFailed(c, err, what),
+    arrivedLate: (c, obj) => {
+      // the slot was given up: close what arrived, never leak it
+      this.#ncreated++;
+      this.#log.warn(`object #${c.n} arrived after createTimeout; closing it`);
+      this.#closeLoose(obj, c.n, "late");
+      this.#creationSink.endedLate(c);
+    },
+    endedLate: () => {
+      this.#abandoned--;
+      this.#pump();
+    },
+  };
+
   /** `fun` made an object: check it, open it, make it available. */
-  #created(c: Creation, obj: T): void {
+  #created(c: Creation<T>, obj: T): void {
     this.#creating--;
     c.counted = true;
     if (obj === undefined || obj === null) {
@@ -1589,12 +1147,13 @@ export class Pool<T> implements AsyncDisposable {
         undefined,
       );
     }
-    if (this.#entries.has(obj)) {
+    const known = this.#entries.get(obj);
+    if (known !== undefined) {
       return this.#createFailed(
         c,
         new CreationError(
           `fun returned an object this pool already holds (${
-            this.#trace(this.#entries.get(obj)!)
+            this.#trace(known)
           }): it must return a new object each time`,
         ),
         undefined,
@@ -1609,85 +1168,79 @@ export class Pool<T> implements AsyncDisposable {
     const now = performance.now();
     const expires = this.#maxLifetime === 0
       ? Infinity
-      : now + this.#maxLifetime * (1 - Math.random() * this.#maxLifetimeJitter);
+      : now + this.#maxLifetime *
+          (1 - Math.random() * this.#config.maxLifetimeJitter);
     const e = new Entry(obj, c.n, now, expires);
     this.#entries.set(obj, e);
     this.#log.debug(`created ${this.#trace(e)}`);
-    if (this.#opener === undefined) return this.#opened(c, e);
+    const { opener, createTimeout } = this.#config;
+    if (opener === undefined) return this.#opened(c, e);
     // An object whose opener fails is not usable: the creation fails, as
     // when fun fails (a sync throw, a rejection, or no answer within
     // createTimeout: a connect() to a black-holed host must not hold a
     // creation slot for ever).
-    let opened: void | PromiseLike<void>;
+    let opening: void | PromiseLike<void>;
     try {
-      opened = this.#opener(obj);
+      opening = opener(obj);
     } catch (err) {
       return this.#openerFailed(c, e, err, "opener threw");
     }
-    if (!isThenable(opened)) return this.#opened(c, e);
+    if (!isThenable(opening)) return this.#opened(c, e);
     this.#opening++;
-    settleWithin(opened, this.#createTimeout, true, this.#stoppers).then(
+    this.#hooks.within(opening, createTimeout).then(
       (r) => {
         this.#opening--;
-        if (e.state === DEAD) return this.#openingClosed(c);
         if (r.ok) return this.#opened(c, e);
         this.#openerFailed(
           c,
           e,
           new CreationError(
-            `opener did not settle within createTimeout (${
-              ms(this.#createTimeout)
-            })`,
+            `opener did not settle within createTimeout (${ms(createTimeout)})`,
           ),
           undefined,
         );
       },
       (err) => {
         this.#opening--;
-        if (e.state === DEAD) return this.#openingClosed(c);
         this.#openerFailed(c, e, err, "opener threw");
       },
     );
   }
 
   /** A creation succeeded: its object is available. */
-  #opened(c: Creation, e: Entry<T>): void {
+  #opened(c: Creation<T>, e: Entry<T>): void {
     this.#endCreation(c);
-    if (this.#outageSince !== -1) {
+    // shutdown closed it while its opener ran
+    if (e.state === DEAD) return this.#pump();
+    if (this.#backoff.failing) {
       this.#log.warn(
         `creations succeed again, after ${
-          ms(performance.now() - this.#outageSince)
-        } and ${this.#outageFailures} failed attempts`,
+          ms(this.#backoff.duration)
+        } and ${this.#backoff.failures} failed attempts`,
       );
-      this.#outageSince = -1;
-      this.#outageFailures = 0;
     }
-    this.#failures = 0;
-    this.#lastCreateError = undefined;
-    this.#endPause();
+    this.#backoff.succeeded();
     this.#makeAvailable(e, true);
     this.#pump();
   }
 
-  /** Shutdown closed an object whose opener still ran. */
-  #openingClosed(c: Creation): void {
-    this.#endCreation(c);
-    this.#pump();
-  }
-
   #openerFailed(
-    c: Creation,
+    c: Creation<T>,
     e: Entry<T>,
     err: unknown,
     what: string | undefined,
   ): void {
-    e.state = BUSY;
+    // closed by shutdown while its opener ran: nothing failed
+    if (e.state === DEAD) {
+      this.#endCreation(c);
+      return this.#pump();
+    }
     this.#destroy(e, "opener");
     this.#createFailed(c, err, what);
   }
 
   /** A creation ends: it no longer counts as under way, nor as owed. */
-  #endCreation(c: Creation): void {
+  #endCreation(c: Creation<T>): void {
     this.#creations.delete(c);
     if (c.owed) {
       c.owed = false;
@@ -1701,20 +1254,23 @@ export class Pool<T> implements AsyncDisposable {
    * createTimeout, a bad return). The waiter it is owed to gets it; the
    * others wait for the retry after a pause.
    */
-  #createFailed(c: Creation, err: unknown, what: string | undefined): void {
+  #createFailed(
+    c: Creation<T>,
+    err: unknown,
+    what: string | undefined,
+  ): void {
     if (!c.counted) {
       c.counted = true;
       this.#creating--;
+      // given up at createTimeout while fun still runs: it keeps its place
+      // toward maxSize until it ends (#creationSink.endedLate)
+      if (c.abandoned) this.#abandoned++;
     }
     const owed = c.owed;
     this.#endCreation(c);
     this.#ncreateErrors++;
-    this.#lastCreateError = err;
     if (this.#closed) return this.#checkDrained();
     const why = `${what !== undefined ? `${what}: ` : ""}${message(err)}`;
-    const first = this.#outageSince === -1;
-    if (first) this.#outageSince = performance.now();
-    this.#outageFailures++;
     // The oldest waiter without deadline is owed this error if the creation
     // was made for it (the original's rule); waiters with a deadline keep
     // waiting for the retry.
@@ -1731,99 +1287,38 @@ export class Pool<T> implements AsyncDisposable {
       }
     }
     this.#failReady(err, why);
-    this.#backOff();
+    // a wait with a deadline sees a few retries before it times out
+    let cap = Infinity;
+    const head = this.#waiters.peekTimed();
+    if (head !== undefined) cap = this.#backoff.capFor(head.timeout);
+    for (const r of this.#readyWaiters) {
+      if (r.timed) cap = Math.min(cap, this.#backoff.capFor(r.timeout));
+    }
     // one warning when creations start failing, one when they succeed
     // again (#opened): not one per retry
-    if (first) {
+    if (this.#backoff.failed(err, cap)) {
       this.#log.warn(
         `cannot create objects: object #${c.n} failed: ${why}; retrying in the background, the first time in ${
-          ms(Math.max(0, this.#backoffUntil - performance.now()))
+          ms(this.#backoff.left)
         } (gets with a timeout wait for the backend, gets without one fail with this error)`,
       );
     } else {
       this.#log.debug(
-        `creation #${c.n} failed (${this.#outageFailures} failures since ${
-          ms(performance.now() - this.#outageSince)
-        } ago): ${why}`,
+        `creation #${c.n} failed (${this.#backoff.failures} failures in ${
+          ms(this.#backoff.duration)
+        }): ${why}`,
       );
     }
     this.#pump();
   }
 
-  /**
-   * Pauses creations after a failure. One pause per round of retries:
-   * creations that fail together (up to maxCreating run at once) lengthen it
-   * once, not once each, and the pause already running is kept.
-   */
-  #backOff(): void {
-    if (this.#pausing()) return;
-    this.#failures++;
-    const base = Math.min(
-      this.#backoffMax,
-      this.#backoffInitial * 2 ** Math.min(this.#failures - 1, 30),
-    );
-    let pause = base / 2 + (Math.random() * base) / 2;
-    // a waiter with a deadline sees a few retries before it times out
-    const head = this.#waiters.peekTimed();
-    if (head !== undefined) {
-      pause = Math.min(pause, this.#retryCap(head.timeout));
-    }
-    for (const r of this.#readyWaiters) {
-      if (r.timed) pause = Math.min(pause, this.#retryCap(r.timeout));
-    }
-    this.#pauseFor(pause);
-  }
+  // ------------------------------------------------------------- retirement
 
-  /**
-   * The longest pause a wait with this timeout should sit through: it sees
-   * a few retries (about 8), not thousands, and is served soon after the
-   * backend is back.
-   */
-  #retryCap(timeout: number): number {
-    return Math.max(this.#backoffInitial, timeout / 8);
-  }
-
-  /** Shortens the current pause for a new wait with this timeout. */
-  #capPause(timeout: number): void {
-    const cap = this.#retryCap(timeout);
-    if (
-      this.#backoffUntil !== 0 && this.#backoffUntil - performance.now() > cap
-    ) this.#pauseFor(cap);
-  }
-
-  /** Whether creations pause after failures (lazily ends an overdue pause). */
-  #pausing(): boolean {
-    if (this.#backoffUntil === 0) return false;
-    if (performance.now() < this.#backoffUntil) return true;
-    this.#endPause();
-    return false;
-  }
-
-  #pauseFor(pause: number): void {
-    if (this.#backoffTimer !== undefined) {
-      globalThis.clearTimeout(this.#backoffTimer);
-    }
-    pause = Math.min(pause, MAX_TIMER_DELAY);
-    this.#backoffUntil = performance.now() + pause;
-    // without a timer (workerd's global scope) the pause ends lazily
-    this.#backoffTimer = backgroundTimeout(this.#onPauseEnd, pause, undefined);
-  }
-
-  #endPause(): void {
-    this.#backoffUntil = 0;
-    if (this.#backoffTimer !== undefined) {
-      globalThis.clearTimeout(this.#backoffTimer);
-      this.#backoffTimer = undefined;
-    }
-  }
-
-  readonly #onPauseEnd = (): void => {
-    this.#backoffTimer = undefined;
-    this.#backoffUntil = 0;
+  /** Closes an entry that is off the idle stack, then refills. */
+  #close(e: Entry<T>, reason: keyof ClosedByReason): void {
+    this.#destroy(e, reason);
     this.#pump();
-  };
-
-  // ---------------------------------------------------------------- retiring
+  }
 
   /** Removes an entry from the pool and closes its object. */
   #destroy(e: Entry<T>, reason: keyof ClosedByReason): void {
@@ -1843,209 +1338,9 @@ export class Pool<T> implements AsyncDisposable {
 
   /** Calls the closer on an object that is no longer in the pool. */
   #closeLoose(obj: T, n: number, reason: keyof ClosedByReason): void {
-    this.#ndestroys++;
     this.#closedBy[reason]++;
-    if (reason === "wornout") this.#nwornout++;
-    else if (reason === "recycled") this.#nrecycled++;
-    else if (reason === "killed") this.#nkilled++;
-    else if (reason === "health") this.#badHealth++;
-    if (this.#closer === undefined) return;
-    const done = this.#callHook("closer", this.#closer, obj, n);
-    if (done !== undefined) {
-      this.#closing.add(done);
-      void done.then(() => this.#closing.delete(done));
-    }
-  }
-
-  /**
-   * Calls a hook; logs what it throws. Returns a promise only when the hook
-   * returned one, so that sync hooks stay sync.
-   */
-  #callHook(
-    name: string,
-    hook: Hook<T>,
-    obj: T,
-    n?: number,
-  ): Promise<void> | undefined {
-    const failed = (err: unknown) => {
-      this.#log.error(
-        `${name} threw on ${
-          n !== undefined ? `object #${n}` : this.#traceObj(obj)
-        }: ${message(err)}`,
-      );
-    };
-    try {
-      const r = hook(obj);
-      if (isThenable(r)) return Promise.resolve(r).then(() => {}, failed);
-    } catch (err) {
-      failed(err);
-    }
-    return undefined;
-  }
-
-  /**
-   * Runs `getter`, `retter` or `reset` on an entry under the pool's own
-   * work, within `hookTimeout`: `OK`, `THREW` (logged) or `HUNG`; a promise
-   * of it only when the hook returned one, so that sync hooks stay sync.
-   */
-  #boundHook(
-    name: "getter" | "retter" | "reset",
-    hook: Hook<T>,
-    e: Entry<T>,
-    fatal: boolean,
-  ): number | Promise<number> {
-    const threw = (err: unknown): number => {
-      this.#log.error(
-        fatal
-          ? `${name} failed on ${this.#trace(e)}, closing it: ${message(err)}`
-          : `${name} threw on ${this.#trace(e)}: ${message(err)}`,
-      );
-      return THREW;
-    };
-    let r: void | PromiseLike<void>;
-    try {
-      r = hook(e.obj);
-      if (!isThenable(r)) return OK;
-    } catch (err) {
-      return threw(err);
-    }
-    return settleWithin(r, this.#hookTimeout, true, this.#stoppers).then(
-      (settled) => {
-        if (settled.ok) return OK;
-        if (!this.#closed) {
-          this.#log.error(
-            `${name} of ${this.#trace(e)} did not settle within hookTimeout (${
-              ms(this.#hookTimeout)
-            }); closing it`,
-          );
-        }
-        return HUNG;
-      },
-      threw,
-    );
-  }
-
-  /**
-   * Runs `health` or `check` on an entry under the pool's own work: good
-   * unless it says `false`, throws, rejects or exceeds `healthTimeout`. A
-   * promise only when the hook returned one.
-   */
-  #isGood(
-    e: Entry<T>,
-    hook: CheckHook<T>,
-    name: "health" | "check",
-  ): boolean | Promise<boolean> {
-    if (name === "health") this.#nhealth++;
-    const failed = (err: unknown): boolean => {
-      if (name === "health") this.#hcErrors++;
-      this.#log.error(`${name} threw on ${this.#trace(e)}: ${message(err)}`);
-      return false;
-    };
-    const judge = (value: boolean | void): boolean => {
-      if (value !== false) return true;
-      this.#log.warn(`${name} says ${this.#trace(e)} is bad`);
-      return false;
-    };
-    let r: boolean | void | PromiseLike<boolean | void>;
-    try {
-      r = hook(e.obj);
-      if (!isThenable(r)) return judge(r);
-    } catch (err) {
-      return failed(err);
-    }
-    return settleWithin(r, this.#healthTimeout, true, this.#stoppers).then(
-      (settled) => {
-        if (settled.ok) return judge(settled.value);
-        if (this.#closed) return false; // cut short by shutdown
-        if (name === "health") this.#hcErrors++;
-        this.#log.error(
-          `${name} of ${this.#trace(e)} took longer than healthTimeout (${
-            ms(this.#healthTimeout)
-          }); counting it as bad`,
-        );
-        return false;
-      },
-      failed,
-    );
-  }
-
-  // ------------------------------------------------------------ housekeeping
-
-  readonly #onHousekeepingTick = (): void => {
-    if (!this.#hkRunning) void this.#housekeep();
-  };
-
-  /**
-   * One housekeeping round: warn about or kill objects held too long,
-   * recycle idle ones above `minSize`, retire old ones, check health every
-   * `healthFreq` rounds, refill to `minSize`.
-   */
-  async #housekeep(): Promise<void> {
-    this.#hkRunning = true;
-    const start = performance.now();
-    this.#hkDue = start + this.#delay;
-    this.#hkLast = start;
-    this.#hkRounds++;
-    try {
-      this.#watchUsing(start);
-      this.#retireIdle(start);
-      if (
-        this.#health !== undefined && this.#hkRounds % this.#healthFreq === 0
-      ) {
-        await this.#healthRound();
-      }
-    } catch (err) {
-      this.#hkErrors++;
-      this.#log.error(`housekeeping round failed: ${message(err)}`);
-    } finally {
-      this.#hkTime += performance.now() - start;
-      this.#hkRunning = false;
-      this.#pump();
-    }
-  }
-
-  #watchUsing(now: number): void {
-    const warn = this.#maxUsingDelay;
-    const kill = this.#maxUsingDelayKill;
-    if (warn === 0 && kill === 0) return;
-    for (const e of [...this.#entries.values()]) {
-      if (e.state !== USING) continue;
-      const held = now - e.lastGet;
-      if (kill !== 0 && held >= kill) {
-        this.#log.warn(
-          `killing ${this.#trace(e)}: held for ${
-            ms(held)
-          }, over maxUsingDelayKill (${
-            ms(kill)
-          }); a later return of it will be ignored${
-            e.stack !== undefined ? `; it was taken at:\n${e.stack}` : ""
-          }`,
-        );
-        this.#destroy(e, "killed");
-      } else if (warn !== 0 && held >= warn && !e.warned) {
-        e.warned = true;
-        this.#log.warn(
-          `${this.#trace(e)} held for ${ms(held)}, over maxUsingDelay (${
-            ms(warn)
-          })${e.stack !== undefined ? `; it was taken at:\n${e.stack}` : ""}`,
-        );
-      }
-    }
-  }
-
-  #retireIdle(now: number): void {
-    if (this.#maxLifetime !== 0) {
-      for (const e of this.#takeIdle(Infinity, (e) => now >= e.expires)) {
-        this.#destroy(e, "lifetime");
-      }
-    }
-    const above = this.#entries.size - this.#minSize;
-    if (this.#maxAvailDelay !== 0 && above > 0) {
-      const idleFor = this.#maxAvailDelay;
-      for (
-        const e of this.#takeIdle(above, (e) => now - e.lastRet >= idleFor)
-      ) this.#destroy(e, "recycled");
-    }
+    const closer = this.#config.closer;
+    if (closer !== undefined) this.#hooks.close(closer, obj, n);
   }
 
   /**
@@ -2068,6 +1363,103 @@ export class Pool<T> implements AsyncDisposable {
     return taken;
   }
 
+  // ------------------------------------------------------------------ hooks
+
+  /**
+   * Runs `health` or `check` on an entry under the pool's own work: good
+   * unless it says `false`, throws, rejects or exceeds `healthTimeout`. A
+   * promise only when the hook returned one.
+   */
+  #isGood(e: Entry<T>, health: boolean): boolean | Promise<boolean> {
+    if (health) this.#nhealth++;
+    const outcome = health
+      ? this.#hooks.run(this.#kinds.health, this.#config.health!, e.obj, e)
+      : this.#hooks.run(this.#kinds.check, this.#config.check!, e.obj, e);
+    if (typeof outcome === "number") return this.#good(outcome, health);
+    return outcome.then((o) => this.#good(o, health));
+  }
+
+  #good(outcome: Outcome, health: boolean): boolean {
+    // a health check that threw or hung (not cut short) is an error
+    if (
+      health && (outcome === THREW || outcome === HUNG && !this.#hooks.stopped)
+    ) this.#hcErrors++;
+    return outcome === OK;
+  }
+
+  // ----------------------------------------------------------- housekeeping
+
+  /**
+   * Runs a housekeeping round now if one is overdue: where its timer could
+   * not run it (workerd between requests), gets, returns and deadlines do.
+   */
+  #overdue(now: number): void {
+    if (!this.#closed) this.#keeper.overdue(now);
+  }
+
+  /**
+   * One housekeeping round: warn about or kill objects held too long,
+   * recycle idle ones above `minSize`, retire old ones, check health every
+   * `healthFreq` rounds, refill to `minSize`.
+   */
+  readonly #housekeep = async (now: number, round: number): Promise<void> => {
+    try {
+      this.#watchUsing(now);
+      this.#retireIdle(now);
+      if (
+        this.#config.health !== undefined &&
+        round % this.#config.healthFreq === 0
+      ) await this.#healthRound();
+    } finally {
+      this.#pump();
+    }
+  };
+
+  #watchUsing(now: number): void {
+    const warn = this.#config.maxUsingDelay;
+    const kill = this.#config.maxUsingDelayKill;
+    if (warn === 0 && kill === 0) return;
+    for (const e of [...this.#entries.values()]) {
+      if (e.state !== USING) continue;
+      const held = now - e.lastGet;
+      const where = e.stack !== undefined
+        ? `; it was taken at:\n${e.stack}`
+        : "";
+      if (kill !== 0 && held >= kill) {
+        this.#log.warn(
+          `killing ${this.#trace(e)}: held for ${
+            ms(held)
+          }, over maxUsingDelayKill (${
+            ms(kill)
+          }); a later return of it will be ignored${where}`,
+        );
+        this.#destroy(e, "killed");
+      } else if (warn !== 0 && held >= warn && !e.warned) {
+        e.warned = true;
+        this.#log.warn(
+          `${this.#trace(e)} held for ${ms(held)}, over maxUsingDelay (${
+            ms(warn)
+          })${where}`,
+        );
+      }
+    }
+  }
+
+  #retireIdle(now: number): void {
+    if (this.#maxLifetime !== 0) {
+      for (const e of this.#takeIdle(Infinity, (e) => now >= e.expires)) {
+        this.#destroy(e, "lifetime");
+      }
+    }
+    const above = this.#entries.size - this.#minSize;
+    const idleFor = this.#config.maxAvailDelay;
+    if (idleFor !== 0 && above > 0) {
+      for (
+        const e of this.#takeIdle(above, (e) => now - e.lastRet >= idleFor)
+      ) this.#destroy(e, "recycled");
+    }
+  }
+
   async #healthRound(): Promise<void> {
     this.#hcRounds++;
     for (const e of [...this.#idle]) {
@@ -2076,7 +1468,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#idle.splice(this.#idle.indexOf(e), 1);
       e.state = BUSY;
       this.#nborrows++;
-      const good = await this.#isGood(e, this.#health!, "health");
+      const good = await this.#isGood(e, true);
       this.#nreturns++;
       if (good) this.#makeAvailable(e);
       else this.#destroy(e, "health");
@@ -2120,120 +1512,78 @@ export class Pool<T> implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#closed) {
-      return Promise.reject(new PoolError(`Pool ${this.id} is shut down`));
-    }
+    if (this.#closed) return Promise.reject(this.#shutDown(false));
     if (this.#entries.size - this.#opening >= this.#minSize) {
       return Promise.resolve();
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (timeout === Infinity && this.#failures > 0) {
+    if (timeout === Infinity && this.#backoff.failing) {
       // the backend is failing now: without a timeout, say so at once
       return Promise.reject(
-        new CreationError(
-          `Pool ${this.id} not ready: ${
-            this.#entries.size - this.#opening
-          } of minSize ${this.#minSize} objects exist and the last creation failed: ${
-            message(this.#lastCreateError)
-          }; pass a timeout to ready() to wait for the backend`,
-          { cause: this.#lastCreateError },
+        this.#notReady(
+          this.#backoff.lastError,
+          message(this.#backoff.lastError),
         ),
       );
     }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const r: ReadyWaiter = {
-      resolve,
-      reject,
-      timed: timeout !== Infinity,
-      timeout,
-      timer: undefined,
-      signal,
-      onAbort: undefined,
-    };
-    this.#readyWaiters.push(r);
-    if (r.timed) {
-      const deadline = performance.now() + timeout;
-      const onTimer = () => {
-        // a timeout beyond what a timer holds takes several
-        const left = deadline - performance.now();
-        if (left > 0) {
-          r.timer = globalThis.setTimeout(
-            onTimer,
-            Math.min(left, MAX_TIMER_DELAY),
-          );
-          return;
-        }
-        const { why, cause } = this.#whyNoObject();
-        this.#endReady(
-          r,
-          new TimeoutError(
-            `Pool ${this.id} not ready after ${ms(timeout)}: ${
-              this.#entries.size - this.#opening
-            } of minSize ${this.#minSize} objects exist; ${why}`,
-            cause !== undefined ? { cause } : undefined,
-          ),
-        );
-      };
-      try {
-        r.timer = globalThis.setTimeout(
-          onTimer,
-          Math.min(timeout, MAX_TIMER_DELAY),
-        );
-      } catch (err) {
-        // no timers here (workerd's global scope): a deadline cannot be kept
-        this.#endReady(r, err);
-        return promise;
-      }
-      // as in get(): microtasks run inside setTimeout may have ended it
-      if (!this.#readyWaiters.includes(r)) {
-        globalThis.clearTimeout(r.timer);
-        return promise;
-      }
-      // creations pause after failures: as for a get, see a few retries
-      this.#capPause(timeout);
-    }
-    if (signal !== undefined) {
-      r.onAbort = () => this.#endReady(r, signal.reason);
-      signal.addEventListener("abort", r.onAbort);
-    }
+    // the same deadline-and-signal machinery as a waiting get
+    let resolve!: (value: T) => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r as unknown as (value: T) => void;
+    });
+    const w = new WatchedWaiter<T>(resolve, timeout, signal, this.#onReadyEnd);
+    w.since = performance.now();
+    this.#readyWaiters.add(w);
+    if (!this.#watch(w)) this.#readyWaiters.delete(w);
     return promise;
   }
 
-  #endReady(r: ReadyWaiter, error?: unknown): void {
-    const i = this.#readyWaiters.indexOf(r);
-    if (i === -1) return;
-    this.#readyWaiters.splice(i, 1);
-    if (r.timer !== undefined) globalThis.clearTimeout(r.timer);
-    if (r.onAbort !== undefined) {
-      r.signal!.removeEventListener("abort", r.onAbort);
-    }
-    if (error === undefined) r.resolve();
-    else r.reject(error);
-  }
+  /** A `ready()` wait's deadline passed, or its signal aborted. */
+  readonly #onReadyEnd = (w: WatchedWaiter<T>, timedOut: boolean): void => {
+    if (w.settled) return;
+    this.#readyWaiters.delete(w);
+    this.#detach(w);
+    w.reject(
+      timedOut
+        ? this.#timedOut(
+          `Pool ${this.id} not ready after ${ms(w.timeout)}: ${
+            this.#entries.size - this.#opening
+          } of minSize ${this.#minSize} objects exist`,
+        )
+        : w.signal!.reason,
+    );
+  };
 
+  /** Ends the `ready()` waits once minSize objects exist. */
   #checkReady(): void {
     if (
-      this.#readyWaiters.length !== 0 &&
-      this.#entries.size - this.#opening >= this.#minSize
-    ) {
-      for (const r of [...this.#readyWaiters]) this.#endReady(r);
+      this.#readyWaiters.size === 0 ||
+      this.#entries.size - this.#opening < this.#minSize
+    ) return;
+    for (const w of [...this.#readyWaiters]) {
+      this.#readyWaiters.delete(w);
+      this.#detach(w);
+      w.resolve(undefined as T);
     }
   }
 
-  /** A creation failed: a ready() without timeout fails with it. */
+  /** A creation failed: a `ready()` without timeout fails with it. */
   #failReady(err: unknown, why: string): void {
-    for (const r of [...this.#readyWaiters]) {
-      if (r.timed) continue;
-      this.#endReady(
-        r,
-        new CreationError(
-          `Pool ${this.id} not ready: ${
-            this.#entries.size - this.#opening
-          } of minSize ${this.#minSize} objects exist and a creation failed: ${why}; pass a timeout to ready() to wait for the backend`,
-          { cause: err },
-        ),
-      );
+    for (const w of [...this.#readyWaiters]) {
+      if (w.timed) continue;
+      this.#readyWaiters.delete(w);
+      this.#detach(w);
+      w.reject(this.#notReady(err, why));
     }
+  }
+
+  #notReady(err: unknown, why: string): CreationError {
+    return new CreationError(
+      `Pool ${this.id} not ready: ${
+        this.#entries.size - this.#opening
+      } of minSize ${this.#minSize} objects exist and a creation failed: ${why}; pass a timeout to ready() to wait for the backend`,
+      { cause: err },
+    );
   }
 
   /**
@@ -2285,14 +1635,15 @@ export class Pool<T> implements AsyncDisposable {
 
   /** A debug name for an entry: its tracer, or its creation number. */
   #trace(e: Entry<T>): string {
-    if (this.#tracer === undefined) return `object #${e.n}`;
+    if (this.#config.tracer === undefined) return `object #${e.n}`;
     return `object #${e.n} (${this.#traceObj(e.obj)})`;
   }
 
   #traceObj(obj: T): string {
-    if (this.#tracer === undefined) return show(obj);
+    const tracer = this.#config.tracer;
+    if (tracer === undefined) return show(obj);
     try {
-      return String(this.#tracer(obj));
+      return String(tracer(obj));
     } catch (err) {
       this.#log.error(`tracer threw: ${message(err)}`);
       return `tracer threw: ${message(err)}`;
@@ -2307,25 +1658,25 @@ export class Pool<T> implements AsyncDisposable {
       lastGet: this.#timed && e.uses > 0 ? now - e.lastGet : null,
       lastRet: this.#timed ? now - e.lastRet : null,
     };
-    const hook = this.#statsHook !== undefined
-      ? "stats"
-      : this.#tracer !== undefined
-      ? "tracer"
-      : undefined;
+    const { stats, tracer } = this.#config;
+    const hook = stats !== undefined
+      ? "stats hook"
+      : tracer !== undefined
+      ? "tracer hook"
+      : "String()";
     try {
-      if (this.#statsHook !== undefined) {
-        const value = this.#statsHook(e.obj);
+      if (stats !== undefined) {
+        const value = stats(e.obj);
         // what JSON cannot hold (a BigInt, a cycle) would make String(pool)
         // and JSON.stringify(pool) throw: it is caught here, once per object
         JSON.stringify(value);
         data.stats = value;
-      } else if (this.#tracer !== undefined) {
-        data.trace = String(this.#tracer(e.obj));
+      } else if (tracer !== undefined) {
+        data.trace = String(tracer(e.obj));
       } else data.str = String(e.obj);
     } catch (err) {
-      const what = hook === undefined ? "String()" : `${hook} hook`;
-      this.#log.error(`${what} threw on object #${e.n}: ${message(err)}`);
-      data.str = `${what} threw: ${message(err)}`;
+      this.#log.error(`${hook} threw on object #${e.n}: ${message(err)}`);
+      data.str = `${hook} threw: ${message(err)}`;
     }
     return data;
   }
@@ -2359,6 +1710,9 @@ export class Pool<T> implements AsyncDisposable {
         this.#objectStats(e, now),
       );
     }
+    const closedBy = { ...this.#closedBy };
+    let ndestroys = 0;
+    for (const n of Object.values(closedBy)) ndestroys += n;
     return {
       id: this.id,
       started: new Date(this.#started).toISOString(),
@@ -2369,10 +1723,10 @@ export class Pool<T> implements AsyncDisposable {
         maxSize: this.#maxSize,
         timeout: this.#timeout === Infinity ? null : this.#timeout,
         maxUse: this.#maxUse,
-        maxAvailDelay: this.#maxAvailDelay,
-        maxUsingDelay: this.#maxUsingDelay,
-        maxUsingDelayKill: this.#maxUsingDelayKill,
-        healthFreq: this.#healthFreq,
+        maxAvailDelay: this.#config.maxAvailDelay,
+        maxUsingDelay: this.#config.maxUsingDelay,
+        maxUsingDelayKill: this.#config.maxUsingDelayKill,
+        healthFreq: this.#config.healthFreq,
         delay: this.#delay,
         maxCreating: this.#maxCreating,
         maxWaiting: this.#maxWaiting,
@@ -2388,27 +1742,27 @@ export class Pool<T> implements AsyncDisposable {
       ncreated: this.#ncreated,
       ncreateErrors: this.#ncreateErrors,
       nuses: this.#nuses,
-      nkilled: this.#nkilled,
-      nrecycled: this.#nrecycled,
-      nwornout: this.#nwornout,
+      nkilled: closedBy.killed,
+      nrecycled: closedBy.recycled,
+      nwornout: closedBy.wornout,
       nborrows: this.#nborrows,
       nreturns: this.#nreturns,
-      ndestroys: this.#ndestroys,
+      ndestroys,
       nhealth: this.#nhealth,
-      badHealth: this.#badHealth,
-      hkRounds: this.#hkRounds,
-      hkErrors: this.#hkErrors,
+      badHealth: closedBy.health,
+      hkRounds: this.#keeper.rounds,
+      hkErrors: this.#keeper.errors,
       hcRounds: this.#hcRounds,
       hcErrors: this.#hcErrors,
-      hkTime: this.#hkTime,
-      hkLast: Number.isNaN(this.#hkLast) ? null : now - this.#hkLast,
+      hkTime: this.#keeper.time,
+      hkLast: Number.isNaN(this.#keeper.last) ? null : now - this.#keeper.last,
       nwaits: this.#nwaits,
       waitTime: this.#timeWaits ? this.#waitTime : null,
       waitMax: this.#timeWaits ? this.#waitMax : null,
       ntimeouts: this.#ntimeouts,
       naborts: this.#naborts,
       noverloads: this.#noverloads,
-      closedBy: { ...this.#closedBy },
+      closedBy,
       avail,
       using,
       busy,
@@ -2490,7 +1844,7 @@ export class Pool<T> implements AsyncDisposable {
     let limit: number;
     try {
       // checked on every call, the first or not
-      limit = resolveShutdownOptions(options, this.#shutdownTimeout);
+      limit = resolveShutdownOptions(options, this.#config.shutdownTimeout);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -2502,43 +1856,36 @@ export class Pool<T> implements AsyncDisposable {
   async #shutdown(limit: number): Promise<void> {
     this.#closed = true;
     this.#updatePlainReturn();
-    if (this.#hkTimer !== undefined) {
-      globalThis.clearInterval(this.#hkTimer);
-      this.#hkTimer = undefined;
-    }
-    this.#endPause();
-    if (this.#deadlineTimer !== undefined) {
-      globalThis.clearTimeout(this.#deadlineTimer);
-      this.#deadlineTimer = undefined;
-      this.#armedFor = Infinity;
-    }
-    const refused = () =>
-      new PoolError(
-        `Pool ${this.id} was shut down while this task waited for an object`,
-      );
+    this.#keeper.stop();
+    this.#backoff.stop();
+    this.#watches.stop();
     for (const w of this.#waiters.drain()) {
-      if (typeof w === "function") rejectVia(w, refused());
-      else {
-        this.#settle(w);
-        w.reject(refused());
-      }
+      if (typeof w === "function") rejectVia(w, this.#shutDown(true));
+      else this.#refuse(w);
     }
     // those being handed an object (a check or getter still runs) too
     for (const w of [...this.#handing]) {
       if (!w.settled) this.#refuse(w);
     }
-    // creations still running are told to stop (what lands is closed)
+    for (const w of [...this.#readyWaiters]) {
+      this.#readyWaiters.delete(w);
+      this.#detach(w);
+      w.reject(this.#shutDown(true));
+    }
+    // creations still running are told to stop (what lands is closed) and
+    // lose their timers
     for (const c of [...this.#creations]) {
+      c.stopTimer();
       if (c.running) {
         c.attempt.abort(
           new PoolError(`Pool ${this.id} was shut down during this creation`),
         );
       }
     }
-    for (const r of [...this.#readyWaiters]) this.#endReady(r, refused());
     for (const e of this.#takeIdle(Infinity)) this.#destroy(e, "shutdown");
     if (this.#entries.size !== 0 || this.#creating !== 0) {
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
+      // not a background wait: a lent object keeps the process alive
       const done = await settleWithin(drained, limit, false);
       this.#drained = undefined;
       if (!done.ok) {
@@ -2557,23 +1904,16 @@ export class Pool<T> implements AsyncDisposable {
         for (const e of left) this.#destroy(e, "shutdown");
       }
     }
-    // checks and creations still running lose their timers (their objects
-    // are closed already, or will be when they land)
-    for (const stop of [...this.#stoppers]) stop();
-    if (this.#closing.size !== 0) {
-      const pending = this.#closing.size;
-      const done = await settleWithin(
-        Promise.all(this.#closing),
-        limit,
-        false,
+    // checks still running lose their timers (their objects are closed
+    // already, or will be when they land)
+    this.#hooks.stop();
+    const closers = await this.#hooks.closed(limit);
+    if (!closers.done) {
+      this.#log.warn(
+        `shutdown: abandoned ${closers.left} of ${closers.of} closers still running after ${
+          ms(limit)
+        }`,
       );
-      if (!done.ok) {
-        this.#log.warn(
-          `shutdown: abandoned ${this.#closing.size} of ${pending} closers still running after ${
-            ms(limit)
-          }`,
-        );
-      }
     }
     this.#log.info("shut down");
   }
@@ -2604,13 +1944,3 @@ export class Pool<T> implements AsyncDisposable {
     return this.shutdown();
   }
 }
-
-// how a hook under a time limit ended
-const OK = 0;
-const THREW = 1;
-const HUNG = 2;
-
-// how an object comes back
-const NORMAL = 0;
-const SUSPECT = 1; // a use() callback threw: check health before lending
-const BROKEN = 2; // the borrower says it is broken: close it

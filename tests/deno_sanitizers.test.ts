@@ -212,9 +212,13 @@ if (deno === undefined) {
         health: (o) => o.ping(),
         logger: quiet,
       });
-      const conn = await db._getObj();
-      assert.equal(db.id, conn.id);
-      await db._retObj();
+      const id = await withContext(async () => {
+        const conn = await db._getObj();
+        assert.equal(db.id, conn.id);
+        await db._retObj();
+        return conn.id;
+      });
+      assert.equal(await db._withObj((conn) => conn.id), id);
       const ids = await Promise.all(
         [0, 1, 2].map(() =>
           withContext(async () => {

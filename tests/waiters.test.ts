@@ -3,6 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { fakeClock, withClock } from "./_helpers.ts";
 import {
   DeadlineList,
   Deadlines,
@@ -20,9 +21,9 @@ const noop = () => {};
 function waiter(
   id: string,
   timeout = Infinity,
-  onAbort: (w: WatchedWaiter<number>) => void = noop,
+  onEnd: (w: WatchedWaiter<number>, timedOut: boolean) => void = noop,
 ): W {
-  const w = new WatchedWaiter<number>(noop, timeout, undefined, onAbort) as W;
+  const w = new WatchedWaiter<number>(noop, timeout, undefined, onEnd) as W;
   w.id = id;
   return w;
 }
@@ -550,85 +551,151 @@ describe("Deadlines", () => {
     return w;
   };
 
-  it("gives the earliest deadline across timeouts, and Infinity when empty", () => {
-    const d = new Deadlines<number>();
-    assert.equal(d.empty, true);
-    assert.equal(d.earliest(), Infinity);
-    assert.equal(d.first(), null);
-    const a = timed("a", 500, 0);
-    const b = timed("b", 100, 10);
-    const c = timed("c", 500, 20);
-    for (const w of [a, b, c]) d.add(w);
-    assert.equal((d.first() as W).id, "b");
-    assert.equal(d.earliest(), 110);
-    d.remove(b);
-    assert.equal((d.first() as W).id, "a");
-    d.remove(a);
-    assert.equal((d.first() as W).id, "c");
-    d.remove(c);
-    assert.equal(d.empty, true);
+  // the heap is tested under a virtual clock: its timer is a virtual one
+  it("gives the earliest deadline across timeouts, and Infinity when empty", async () => {
+    await withClock(async () => {
+      const d = new Deadlines<number>();
+      assert.equal(d.empty, true);
+      assert.equal(d.earliest(), Infinity);
+      assert.equal(d.first(), null);
+      const a = timed("a", 500, 0);
+      const b = timed("b", 100, 10);
+      const c = timed("c", 500, 20);
+      for (const w of [a, b, c]) d.add(w);
+      assert.equal((d.first() as W).id, "b");
+      assert.equal(d.earliest(), 110);
+      d.remove(b);
+      assert.equal((d.first() as W).id, "a");
+      d.remove(a);
+      assert.equal((d.first() as W).id, "c");
+      d.remove(c);
+      assert.equal(d.empty, true);
+    });
   });
 
-  it("puts a waiter watched late before those of its timeout that came after it", () => {
-    const d = new Deadlines<number>();
-    const later = timed("later", 100, 50);
-    const early = timed("early", 100, 10); // arrived first, watched last
-    d.add(later);
-    d.add(early);
-    assert.equal((d.first() as W).id, "early");
-    d.remove(early);
-    assert.equal((d.first() as W).id, "later");
+  it("puts a waiter watched late before those of its timeout that came after it", async () => {
+    await withClock(async () => {
+      const d = new Deadlines<number>();
+      const later = timed("later", 100, 50);
+      const early = timed("early", 100, 10); // arrived first, watched last
+      d.add(later);
+      d.add(early);
+      assert.equal((d.first() as W).id, "early");
+      d.remove(early);
+      assert.equal((d.first() as W).id, "later");
+      d.remove(later);
+    });
   });
 
   it("matches a sorted list under random adds and removes (model)", () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            fc.record({
-              op: fc.constant("add" as const),
-              timeout: fc.integer({ min: 1, max: 8 }),
-              late: fc.nat(5),
-            }),
-            fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }),
+    const clock = fakeClock();
+    try {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.record({
+                op: fc.constant("add" as const),
+                timeout: fc.integer({ min: 1, max: 8 }),
+                late: fc.nat(5),
+              }),
+              fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }),
+            ),
+            { maxLength: 80 },
           ),
-          { maxLength: 80 },
-        ),
-        (ops) => {
-          const d = new Deadlines<number>();
-          const live: W[] = [];
-          let now = 0;
-          let n = 0;
-          for (const o of ops) {
-            if (o.op === "add") {
-              now++;
-              // a few arrive "late": watched after others that came later
-              const w = timed(
-                String(n++),
-                o.timeout,
-                Math.max(0, now - o.late),
-              );
-              d.add(w);
-              live.push(w);
-            } else if (live.length !== 0) {
-              const [w] = live.splice(o.pick % live.length, 1);
-              d.remove(w);
-              assert.equal(w.dlist, null);
+          (ops) => {
+            const d = new Deadlines<number>();
+            const live: W[] = [];
+            let now = 0;
+            let n = 0;
+            for (const o of ops) {
+              if (o.op === "add") {
+                now++;
+                // a few arrive "late": watched after others that came later
+                const w = timed(
+                  String(n++),
+                  o.timeout,
+                  Math.max(0, now - o.late),
+                );
+                d.add(w);
+                live.push(w);
+              } else if (live.length !== 0) {
+                const [w] = live.splice(o.pick % live.length, 1);
+                d.remove(w);
+                assert.equal(w.dlist, null);
+              }
+              const min = Math.min(...live.map((w) => w.deadline));
+              assert.equal(d.earliest(), live.length === 0 ? Infinity : min);
+              assert.equal(d.empty, live.length === 0);
             }
-            const min = Math.min(...live.map((w) => w.deadline));
-            assert.equal(d.earliest(), live.length === 0 ? Infinity : min);
-            assert.equal(d.empty, live.length === 0);
-          }
-          // draining by first() gives deadline order
-          let last = -Infinity;
-          for (let w = d.first(); w !== null; w = d.first()) {
-            assert.ok(w.deadline >= last);
-            last = w.deadline;
-            d.remove(w);
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
+            // draining by first() gives deadline order
+            let last = -Infinity;
+            for (let w = d.first(); w !== null; w = d.first()) {
+              assert.ok(w.deadline >= last);
+              last = w.deadline;
+              d.remove(w);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it("ends each waiter at its deadline with one timer, in deadline order", async () => {
+    await withClock(async (clock) => {
+      const ended: string[] = [];
+      const fired: number[] = [];
+      const d = new Deadlines<number>((now) => void fired.push(now));
+      const end = (w: WatchedWaiter<number>, timedOut: boolean) => {
+        ended.push(`${(w as W).id}@${clock.now}${timedOut ? "" : " aborted"}`);
+        d.remove(w);
+      };
+      const make = (id: string, timeout: number) => {
+        const w = waiter(id, timeout, end);
+        w.since = clock.now;
+        w.deadline = w.since + timeout;
+        d.add(w);
+        return w;
+      };
+      make("a", 100);
+      make("b", 50);
+      make("c", 100);
+      assert.equal(clock.countTimers(), 1, "one timer for all");
+      await clock.tickAsync(49);
+      assert.deepEqual(ended, []);
+      await clock.tickAsync(1);
+      assert.deepEqual(ended, ["b@50"]);
+      await clock.tickAsync(50);
+      assert.deepEqual(ended, ["b@50", "a@100", "c@100"]);
+      assert.deepEqual(fired, [50, 100], "onFire before each expiry");
+      assert.equal(clock.countTimers(), 0, "no timer once empty");
+      // removing the last waiter stops the timer; stop() keeps it stopped
+      const x = make("x", 30);
+      assert.equal(clock.countTimers(), 1);
+      d.remove(x);
+      assert.equal(clock.countTimers(), 0);
+      d.stop();
+      make("y", 10);
+      assert.equal(clock.countTimers(), 0, "no timer after stop()");
+    });
+  });
+
+  it("moves on when an onEnd does not take its waiter out", async () => {
+    await withClock(async (clock) => {
+      let ends = 0;
+      const d = new Deadlines<number>();
+      for (const id of ["a", "b"]) {
+        const w = waiter(id, 10, () => void ends++);
+        w.deadline = 10;
+        d.add(w);
+      }
+      await clock.tickAsync(10);
+      assert.equal(ends, 2);
+      assert.equal(d.empty, true);
+      assert.equal(clock.countTimers(), 0);
+    });
   });
 });
