@@ -60,10 +60,10 @@ import { type GetOptions, resolveWaitOptions } from "./options.ts";
 import { checkOptionsObject, show } from "./_validate.ts";
 import {
   type ContextStore,
-  endContext,
   ProxyContext,
+  runInContext,
   setDefaultContextStore,
-} from "./proxy.ts";
+} from "./_slots.ts";
 
 /**
  * The `AsyncLocalStorage` that tells proxies which context is current. It is
@@ -224,7 +224,10 @@ export function withContext<R>(
     return Promise.reject(err);
   }
   const ctx = new ProxyContext();
-  return contextStore.run(ctx, () => run(ctx, fn, start));
+  return contextStore.run(
+    ctx,
+    () => runInContext(ctx, fn, start.take, start.get),
+  );
 }
 
 /** What a context takes when it starts, checked. */
@@ -288,27 +291,6 @@ function checkContextArgs(
   };
 }
 
-async function run<R>(
-  ctx: ProxyContext,
-  fn: () => R | PromiseLike<R>,
-  { take, get }: Start,
-): Promise<R> {
-  let failed = false;
-  try {
-    if (take !== undefined && take.length !== 0) {
-      if (take.length === 1) await take[0]._getObj(get);
-      else await Promise.all(take.map((proxy) => proxy._getObj(get)));
-    }
-    return await fn();
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    const ending = endContext(ctx, failed);
-    if (ending !== undefined) await ending;
-  }
-}
-
 /**
  * Wraps a function so that each call runs in its own context (see
  * {@linkcode withContext}): handy for HTTP handlers.
@@ -345,7 +327,10 @@ export function inContext<A extends unknown[], R>(
   const start = checkContextArgs("Cannot wrap in a context", fn, options);
   const wrapped = (...args: A) => {
     const ctx = new ProxyContext();
-    return contextStore.run(ctx, () => run(ctx, () => fn(...args), start));
+    return contextStore.run(
+      ctx,
+      () => runInContext(ctx, () => fn(...args), start.take, start.get),
+    );
   };
   // Deno.serve skips building the Request for a handler that declares no
   // parameters: keep the wrapped function's arity.

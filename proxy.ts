@@ -8,7 +8,7 @@
  */
 
 import { ProxyError } from "./errors.ts";
-import { type Lease, releaseAs } from "./lease.ts";
+import type { Lease } from "./lease.ts";
 import type { GetOptions, PoolOptions, RetOptions } from "./options.ts";
 import {
   POOL_OPTION_NAMES,
@@ -17,7 +17,25 @@ import {
   resolveWaitOptions,
 } from "./options.ts";
 import { Pool } from "./pool.ts";
-import { checkKnownKeys, show } from "./_validate.ts";
+import { checkKnownKeys, isThenable, show } from "./_validate.ts";
+import { given } from "./_methods.ts";
+import {
+  addSlot,
+  type ContextStore,
+  findSlot,
+  ProxyContext,
+  retSlot,
+  runInContext,
+  Slot,
+  storeOf,
+} from "./_slots.ts";
+
+export {
+  type ContextStore,
+  endContext,
+  ProxyContext,
+  setDefaultContextStore,
+} from "./_slots.ts";
 
 /**
  * Creates one object, called with its creation number; may be async.
@@ -73,30 +91,6 @@ export type ProxyScope =
   | "context"
   | "thread"
   | "versatile";
-
-/**
- * Tells which async context is current. `AsyncLocalStorage` from
- * `node:async_hooks` fits (see the `./context` module, which installs one
- * for every proxy). Outside any context (or without a store) a
- * context-scoped proxy has no object: `_withObj(fn)` lends one for `fn`'s
- * duration, and anything else is refused with a {@linkcode ProxyError}.
- *
- * @example Use your own AsyncLocalStorage
- * ```ts
- * import { AsyncLocalStorage } from "node:async_hooks";
- * import { type ContextStore, Proxy, type ProxyContext } from "./mod.ts";
- *
- * const store: ContextStore = new AsyncLocalStorage<ProxyContext>();
- * const db = new Proxy<object>({ fun: () => ({}), context: store });
- * await db._shutdown();
- * ```
- */
-export interface ContextStore {
-  /** The current context, or `undefined` outside any. */
-  getStore(): ProxyContext | undefined;
-  /** Runs `fn` with `store` as the current context. */
-  run<R>(store: ProxyContext, fn: () => R): R;
-}
 
 /**
  * Pool options a {@linkcode Proxy} passes through to its pool.
@@ -290,204 +284,6 @@ export interface ProxyConstructor {
 }
 
 const WHAT = "Cannot create proxy";
-
-/** The contexts' objects, one slot per proxy. */
-class Slot<T> {
-  obj: T | undefined = undefined;
-  has = false;
-  /** The lend it came with from the pool, to give back that lend only. */
-  lease: Lease<T> | undefined = undefined;
-  /** A `_getObj` in progress, so that concurrent calls share it. */
-  pending: Promise<T> | undefined = undefined;
-  /**
-   * Methods of `obj` bound to it, by name, with the function each was bound
-   * from: a property is always read afresh, and its bound copy reused only
-   * while it is still the same function.
-   */
-  readonly cache = new Map<PropertyKey, Method>();
-  /** The name and function read last, and what the proxy gave for it. */
-  lastKey: PropertyKey | undefined = undefined;
-  lastFn: unknown = undefined;
-  lastGiven: unknown = undefined;
-  /** `toJSON` for an object without one: serialises the object itself. */
-  toJSON: (() => unknown) | undefined = undefined;
-}
-
-/** A function read from the wrapped object, and what the proxy gives for it. */
-interface Method {
-  fn: unknown;
-  given: unknown;
-}
-
-/** Bound the cache so that a dictionary-like object read with ever new keys
- * cannot grow it without limit. */
-const CACHE_LIMIT = 256;
-
-// A context's slots, one per proxy (keyed by the proxy's state); set by
-// ProxyContext's static block, which alone sees its private fields.
-let findSlot: (ctx: ProxyContext, key: object) => Slot<unknown> | undefined;
-let addSlot: (ctx: ProxyContext, key: object, slot: Slot<unknown>) => void;
-let takeSlots: (ctx: ProxyContext) => Slot<unknown>[];
-
-/**
- * One async context (a request, a task): it holds the objects that
- * context-scoped proxies took for it, and gives them all back when it ends.
- * Made by `withContext` in the `./context` module.
- *
- * @example A context by hand (`withContext` does this for you)
- * ```ts
- * import { AsyncLocalStorage } from "node:async_hooks";
- * import assert from "node:assert/strict";
- * import { Proxy, ProxyContext } from "./mod.ts";
- *
- * const store = new AsyncLocalStorage<ProxyContext>();
- * const db = new Proxy<{ n: number }>({ fun: (n) => ({ n }), context: store });
- * const ctx = new ProxyContext();
- * await store.run(ctx, () => db._getObj());
- * assert.equal(db._pool!.stats().nusing, 1);
- * await ctx.close(false); // gives back what the context took
- * assert.equal(db._pool!.stats().nusing, 0);
- * await db._shutdown();
- * ```
- */
-export class ProxyContext {
-  #closed = false;
-  // Most contexts serve one proxy: its slot sits in two fields, and a map
-  // is made only for a second proxy.
-  #firstKey: object | undefined = undefined;
-  #firstSlot: Slot<unknown> | undefined = undefined;
-  #more: Map<object, Slot<unknown>> | undefined = undefined;
-
-  static {
-    findSlot = (ctx, key) =>
-      ctx.#firstKey === key ? ctx.#firstSlot : ctx.#more?.get(key);
-    addSlot = (ctx, key, slot) => {
-      if (ctx.#firstKey === undefined) {
-        ctx.#firstKey = key;
-        ctx.#firstSlot = slot;
-      } else (ctx.#more ??= new Map()).set(key, slot);
-    };
-    takeSlots = (ctx) => {
-      // once its objects went back, the context takes no more
-      ctx.#closed = true;
-      const first = ctx.#firstSlot;
-      const more = ctx.#more;
-      ctx.#firstKey = ctx.#firstSlot = ctx.#more = undefined;
-      if (first === undefined) return [];
-      return more === undefined ? [first] : [first, ...more.values()];
-    };
-  }
-
-  /** Whether {@linkcode ProxyContext.prototype.close} was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Gives back every object taken in this context; `suspect` when the
-   * context's work threw (the objects go through `health` before reuse).
-   *
-   * @param suspect The context ended with an error.
-   * @returns Resolves when every object is back.
-   *
-   * @example Close a context
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { ProxyContext } from "./mod.ts";
-   *
-   * const ctx = new ProxyContext();
-   * await ctx.close(false);
-   * assert(ctx.closed);
-   * ```
-   */
-  close(suspect: boolean): Promise<void> {
-    return Promise.resolve(endContext(this, suspect));
-  }
-}
-
-/**
- * Gives back every object a context took; a promise only when a return
- * must wait (a `_getObj` still running, or an async `retter`/`reset`).
- * `withContext` uses it so that a context costs no extra turn.
- */
-export function endContext(
-  ctx: ProxyContext,
-  suspect: boolean,
-): void | Promise<void> {
-  const slots = takeSlots(ctx);
-  let waits: Promise<void>[] | undefined;
-  for (const slot of slots) {
-    const back = giveBack(slot, suspect ? SUSPECT : NORMAL);
-    if (back !== undefined) (waits ??= []).push(back);
-  }
-  if (waits !== undefined) {
-    return Promise.all(waits).then(() => {});
-  }
-}
-
-// how an object goes back (as for a lease)
-const NORMAL = 0;
-const SUSPECT = 1;
-const BROKEN = 2;
-
-/**
- * Gives a slot's object back, the lend it came with only (an object given
- * back meanwhile through the pool is not given back twice); a promise only
- * when that must wait.
- */
-function giveBack<T>(slot: Slot<T>, how: 0 | 1 | 2): void | Promise<void> {
-  if (slot.pending !== undefined) {
-    // a _getObj still running: give back what it brings, if anything
-    return slot.pending.then(() => giveBack(slot, how), () => {});
-  }
-  if (!slot.has) return;
-  const lease = slot.lease;
-  slot.obj = slot.lease = undefined;
-  slot.has = false;
-  slot.cache.clear();
-  slot.lastKey =
-    slot.lastFn =
-    slot.lastGiven =
-    slot.toJSON =
-      undefined;
-  if (lease !== undefined) return releaseAs(lease, how);
-}
-
-/**
- * `_retObj()`: gives a slot's object back to its pool. An object made by
- * `fun` without a pool (`maxSize: null`) has nowhere to go: it is kept, as
- * the original ignores `_ret_obj` without a pool, unless it is `broken`,
- * when it is dropped so that the next use makes a new one. Either way it
- * goes when its context ends.
- */
-function retSlot<T>(slot: Slot<T>, how: 0 | 1 | 2): void | Promise<void> {
-  if (slot.pending !== undefined) {
-    return slot.pending.then(() => retSlot(slot, how), () => {});
-  }
-  if (!slot.has) return;
-  if (slot.lease === undefined && how !== BROKEN) return;
-  return giveBack(slot, how);
-}
-
-let defaultStore: ContextStore | undefined;
-
-/**
- * Installs the context store used by proxies created without a `context`
- * option; the `./context` module calls it with its `AsyncLocalStorage`.
- *
- * @param store The store, or `undefined` for none.
- *
- * @example Install a store by hand
- * ```ts
- * import { AsyncLocalStorage } from "node:async_hooks";
- * import { type ProxyContext, setDefaultContextStore } from "./proxy.ts";
- *
- * setDefaultContextStore(new AsyncLocalStorage<ProxyContext>());
- * ```
- */
-export function setDefaultContextStore(store: ContextStore | undefined): void {
-  defaultStore = store;
-}
 
 const SCOPES = new Set<string>([
   "auto",
@@ -731,7 +527,7 @@ class ProxyState<T> {
    */
   slot(): Slot<T> {
     if (this.scope !== "context") return this.shared;
-    const store = this.store ?? defaultStore;
+    const store = storeOf(this.store);
     const ctx = store?.getStore();
     if (ctx === undefined) throw this.#outside(store !== undefined);
     let slot = findSlot(ctx, this) as Slot<T> | undefined;
@@ -882,7 +678,7 @@ class ProxyState<T> {
       return Promise.reject(err);
     }
     if (this.scope === "context") {
-      const store = this.store ?? defaultStore;
+      const store = storeOf(this.store);
       if (store?.getStore() === undefined) {
         return this.#withOwnObj(store, fn, options);
       }
@@ -919,20 +715,12 @@ class ProxyState<T> {
     options?: GetOptions,
   ): Promise<R> {
     if (store !== undefined) {
+      // whatever else the work takes in this context goes back with it
       const ctx = new ProxyContext();
-      return await store.run(ctx, async () => {
-        let failed = false;
-        try {
-          return await this.#withCurrentObj(fn, options);
-        } catch (err) {
-          failed = true;
-          throw err;
-        } finally {
-          // whatever else the work took in this context goes back too
-          const ending = endContext(ctx, failed);
-          if (ending !== undefined) await ending;
-        }
-      });
+      return await store.run(
+        ctx,
+        () => runInContext(ctx, () => this.#withCurrentObj(fn, options)),
+      );
     }
     if (this.fun === undefined) {
       throw new ProxyError(
@@ -945,54 +733,6 @@ class ProxyState<T> {
 
   async shutdown(): Promise<void> {
     await this.pool?.shutdown();
-  }
-
-  /**
-   * What the proxy gives for a function read from the wrapped object, once
-   * per function: a method bound to the object, so that `#private` fields
-   * and built-ins such as `Map` work and a detached call still has its
-   * object; a class as it is (it cannot be called, so `this` is moot, and it
-   * keeps its identity and statics); a function that carries properties of
-   * its own (a logger with levels, a test stub) wrapped so that calls get
-   * the object as `this` while its properties stay visible.
-   */
-  method(slot: Slot<T>, prop: PropertyKey, fn: unknown): unknown {
-    const hit = slot.cache.get(prop);
-    let given: unknown;
-    if (hit !== undefined && hit.fn === fn) given = hit.given;
-    else {
-      given = forCalls(fn as (...args: unknown[]) => unknown, slot.obj);
-      if (hit !== undefined) {
-        hit.fn = fn;
-        hit.given = given;
-      } else if (slot.cache.size < CACHE_LIMIT) {
-        slot.cache.set(prop, { fn, given });
-      }
-    }
-    slot.lastKey = prop;
-    slot.lastFn = fn;
-    slot.lastGiven = given;
-    return given;
-  }
-
-  /**
-   * What the proxy gives for `value`, just read (once) from the slot's
-   * object as `prop`: a function as `method` gives it, anything else as it
-   * is.
-   */
-  given(slot: Slot<T>, prop: PropertyKey, value: unknown): unknown {
-    if (typeof value === "function") {
-      // the function called last: no lookup
-      if (value === slot.lastFn) return slot.lastGiven;
-      return this.method(slot, prop, value);
-    }
-    if (value === undefined && prop === "toJSON") {
-      // JSON.stringify(proxy) serialises the object itself (an array stays
-      // an array), not the proxy's empty target
-      const obj = slot.obj;
-      return slot.toJSON ??= () => obj;
-    }
-    return value;
   }
 
   /** Set while the object is being shown, to stop on a cycle. */
@@ -1009,7 +749,7 @@ class ProxyState<T> {
     try {
       slot = this.slot();
     } catch {
-      const store = this.store ?? defaultStore;
+      const store = storeOf(this.store);
       return store?.getStore() === undefined
         ? "Proxy(no context: an object per context, none outside)"
         : "Proxy(context ended: its object went back)";
@@ -1103,47 +843,6 @@ function checkPoolOptions<T>(what: string, options: ProxyPoolOptions<T>): void {
   }, what);
 }
 
-const BIND = 0;
-const AS_IS = 1;
-const WRAP = 2;
-/** How each function met so far is given (see `method`); per function, as
- * every context's object shares its class's methods. */
-const kinds = new WeakMap<object, number>();
-
-/** What the proxy gives for `fn`, read from `obj` (see `method`). */
-function forCalls(fn: (...args: unknown[]) => unknown, obj: unknown): unknown {
-  let kind = kinds.get(fn);
-  if (kind === undefined) {
-    kind = kindOf(fn);
-    kinds.set(fn, kind);
-  }
-  if (kind === BIND) return fn.bind(obj);
-  if (kind === AS_IS) return fn;
-  return new globalThis.Proxy(fn, {
-    apply: (target, _this, args) => Reflect.apply(target, obj, args),
-  });
-}
-
-function kindOf(fn: (...args: unknown[]) => unknown): number {
-  let source = "";
-  try {
-    source = Function.prototype.toString.call(fn);
-  } catch {
-    // not inspectable: treated as a function
-  }
-  if (source.startsWith("class")) return AS_IS;
-  for (const key of Reflect.ownKeys(fn)) {
-    if (key !== "length" && key !== "name" && key !== "prototype") return WRAP;
-  }
-  return BIND;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
 const NOT_SPECIAL = Symbol("not special");
 
 /**
@@ -1196,14 +895,14 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         // read per access, never two
         const fn = (slot.obj as Record<PropertyKey, unknown>)[prop];
         if (fn === slot.lastFn) return slot.lastGiven;
-        return state.given(slot, prop, fn);
+        return given(slot, prop, fn);
       } else if (typeof prop === "string") {
         const first = prop.charCodeAt(0);
         if (first !== 95 && first !== setChar) {
           // not a control's name: a data property is given as it is
           const value = (slot.obj as Record<PropertyKey, unknown>)[prop];
           if (typeof value !== "function" && prop !== "toJSON") return value;
-          return state.given(slot, prop, value);
+          return given(slot, prop, value);
         }
         // a name that may be one of the controls ("_..." or the setters)
         const control = controls.get(prop);
@@ -1211,7 +910,7 @@ function makeProxy<T>(state: ProxyState<T>): Proxy<T, string> {
         if (prop === "_pool") return state.pool;
       }
       // always read afresh: what the object holds now is what it gives
-      return state.given(
+      return given(
         slot,
         prop,
         (slot.obj as Record<PropertyKey, unknown>)[prop],
