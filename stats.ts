@@ -1,13 +1,11 @@
 /**
- * The shape of {@linkcode Pool.prototype.stats}: a JSON-compatible snapshot.
+ * The shape of `pool.stats()`: a JSON-compatible snapshot.
  *
  * @module
  */
 
 // deno-lint-ignore no-unused-vars -- PoolOptions: for {@linkcode} in docs
 import type { JsonValue, PoolOptions } from "./options.ts";
-// deno-lint-ignore no-unused-vars -- for {@linkcode} in docs
-import type { Pool } from "./pool.ts";
 
 /**
  * Why objects were closed, for {@linkcode PoolStats}.
@@ -131,7 +129,7 @@ export interface PoolConfigStats {
 }
 
 /**
- * A JSON-compatible snapshot of a pool, from {@linkcode Pool.prototype.stats}.
+ * A JSON-compatible snapshot of a pool, from `pool.stats()`.
  * Counters whose name starts with `n` are cumulative unless said otherwise.
  *
  * @example Expose the pool on a health endpoint
