@@ -439,15 +439,20 @@ export class Pool<T> implements AsyncDisposable {
     let timeout = this.#timeout;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
-      // (no options, no object made to say so: the common wait stays lean)
-      try {
-        ({ timeout, signal } = resolveWaitOptions(
-          "Cannot get an object",
-          options,
-          timeout,
-        ));
-      } catch (err) {
-        return Promise.reject(err);
+      // plain options are read as they are: no object made to check them
+      if (isPlainWait(options)) {
+        if (options.timeout !== undefined) timeout = options.timeout;
+        signal = options.signal;
+      } else {
+        try {
+          ({ timeout, signal } = resolveWaitOptions(
+            "Cannot get an object",
+            options,
+            timeout,
+          ));
+        } catch (err) {
+          return Promise.reject(err);
+        }
       }
     }
     if (this.#closed) return Promise.reject(this.#shutDown(false));
