@@ -68,8 +68,10 @@ export interface BlackholeCounts {
 /** One client connection and its upstream. */
 interface Link {
   client: Socket;
-  /** The client's port, to find its socket among those of socket(). */
+  /** The client's port, to pair it with its socket from socket(). */
   clientPort: number | undefined;
+  /** That socket, once paired. */
+  clientSocket: Socket | undefined;
   upstream: Socket | undefined;
   upstreamConnected: boolean;
   /** Held for the upstream, and whether an end follows them. */
@@ -97,9 +99,15 @@ export class Blackhole {
   readonly upstream: Upstream;
   readonly #server: Server;
   readonly #links = new Set<Link>();
-  /** Sockets handed out by socket(), and by local port once connected. */
+  /** Sockets handed out by socket(), not closed yet. */
   readonly #sockets = new Set<Socket>();
-  readonly #byPort = new Map<number, Socket>();
+  /**
+   * Pairing a socket from socket() with its link, by port, whichever of
+   * the client's connect and the forwarder's accept comes second: the ones
+   * still waiting for their other half.
+   */
+  readonly #unpairedSockets = new Map<number, Socket>();
+  readonly #unpairedLinks = new Map<number, Link>();
   #holed = false;
   #accepted = 0;
   #peakOpen = 0;
@@ -128,14 +136,20 @@ export class Blackhole {
     const s = new Socket();
     this.#clientSockets++;
     this.#sockets.add(s);
+    let port: number | undefined;
     s.once("connect", () => {
-      const port = s.localPort;
-      if (port !== undefined) this.#byPort.set(port, s);
+      port = s.localPort;
+      if (port === undefined) return;
+      const link = this.#unpairedLinks.get(port);
+      if (link !== undefined) {
+        this.#unpairedLinks.delete(port);
+        link.clientSocket = s;
+      } else this.#unpairedSockets.set(port, s);
     });
     s.once("close", () => {
       this.#sockets.delete(s);
-      for (const [port, t] of this.#byPort) {
-        if (t === s) this.#byPort.delete(port);
+      if (port !== undefined && this.#unpairedSockets.get(port) === s) {
+        this.#unpairedSockets.delete(port);
       }
     });
     return s;
@@ -212,7 +226,8 @@ export class Blackhole {
     this.#links.clear();
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
-    this.#byPort.clear();
+    this.#unpairedSockets.clear();
+    this.#unpairedLinks.clear();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -229,11 +244,10 @@ export class Blackhole {
   }
 
   #waiting(link: Link): boolean {
-    if (link.answered || link.clientGone) return false;
-    const s = link.clientPort === undefined
-      ? undefined
-      : this.#byPort.get(link.clientPort);
-    return s === undefined || !s.destroyed;
+    // a destroyed socket is known at once; its FIN reaches the forwarder
+    // a moment later
+    return !link.answered && !link.clientGone &&
+      link.clientSocket?.destroyed !== true;
   }
 
   #inFlight(): number {
@@ -251,6 +265,7 @@ export class Blackhole {
     const link: Link = {
       client,
       clientPort: client.remotePort,
+      clientSocket: undefined,
       upstream: undefined,
       upstreamConnected: false,
       toUpstream: [],
@@ -264,6 +279,13 @@ export class Blackhole {
       answered: false,
     };
     this.#links.add(link);
+    if (link.clientPort !== undefined) {
+      const s = this.#unpairedSockets.get(link.clientPort);
+      if (s !== undefined) {
+        this.#unpairedSockets.delete(link.clientPort);
+        link.clientSocket = s;
+      } else this.#unpairedLinks.set(link.clientPort, link);
+    }
     client.setNoDelay(true);
     client.on("data", (b: Uint8Array) => {
       if (this.#holed || !link.upstreamConnected) link.toUpstream.push(b);
@@ -355,6 +377,10 @@ export class Blackhole {
 
   #forget(link: Link): void {
     this.#links.delete(link);
+    if (
+      link.clientPort !== undefined &&
+      this.#unpairedLinks.get(link.clientPort) === link
+    ) this.#unpairedLinks.delete(link.clientPort);
   }
 }
 
