@@ -825,6 +825,81 @@ export async function runShutdown(
   }
 }
 
+/** The figures of {@linkcode runCloserCheck}. */
+export interface CloserFigures {
+  clients: number;
+  /** closeClient() with no signal (plain end()): done within the wait? */
+  plainDone: boolean;
+  plainSocketsLeftOpen: number;
+  /** closeClient() with a signal aborting after `abortMs`: how long, what is left. */
+  abortMs: number;
+  signalMs: number;
+  signalInTime: boolean;
+  signalSocketsLeftOpen: number;
+  /** Backends left once healed. */
+  backendsAfterHeal: number;
+}
+
+/**
+ * Checks the closer the adapters use, without any pool: behind the black
+ * hole, end() alone hangs and leaves the socket open, while end() raced
+ * with an AbortSignal destroys the socket when the signal aborts. So the
+ * shutdown target (0 sockets left) is reachable once a pool hands its
+ * closer such a signal.
+ */
+export async function runCloserCheck(
+  server: PgServer,
+  settings: ScenarioSettings = DEFAULT_SETTINGS,
+  abortMs = 300,
+): Promise<CloserFigures> {
+  const s = settings;
+  const n = s.idleClients;
+  const fwd = await startBlackhole({ host: server.host, port: server.port });
+  const prefix = newPrefix();
+  const env: PoolEnv = { fwd, prefix, settings: s };
+  const probe = new LoopProbe();
+  try {
+    const connect = (i: number) => connectClient(env, `${prefix}${i}`);
+    const plain = await Promise.all(
+      Array.from({ length: n }, (_, i) => connect(i)),
+    );
+    const careful = await Promise.all(
+      Array.from({ length: n }, (_, i) => connect(n + i)),
+    );
+    fwd.blackhole();
+    const before = fwd.socketsLeftOpen();
+    const plainDone = await timed(
+      Promise.all(plain.map((c) => closeClient(c))),
+      abortMs,
+    );
+    const plainSocketsLeftOpen = n - (before - fwd.socketsLeftOpen());
+    const t0 = performance.now();
+    const signal = AbortSignal.timeout(abortMs);
+    const open0 = fwd.socketsLeftOpen();
+    const done = await timed(
+      Promise.all(careful.map((c) => closeClient(c, signal))),
+      s.shutdownCap,
+    );
+    const signalSocketsLeftOpen = n - (open0 - fwd.socketsLeftOpen());
+    fwd.heal();
+    const backendsAfterHeal = await server.waitBackends(prefix, 0, 5000);
+    return {
+      clients: n,
+      plainDone: plainDone.ok,
+      plainSocketsLeftOpen,
+      abortMs,
+      signalMs: done.ms,
+      signalInTime: done.ok &&
+        !probe.late(done.end, t0 + abortMs, s.slack),
+      signalSocketsLeftOpen,
+      backendsAfterHeal,
+    };
+  } finally {
+    probe.stop();
+    await fwd.close();
+  }
+}
+
 /** One target bound: whether it holds, what was measured, against what. */
 export interface TargetCheck {
   holds: boolean;

@@ -24,6 +24,7 @@ import {
   ourPool,
   pgPoolKind,
   type PoolKind,
+  runCloserCheck,
   runLoad,
   runShutdown,
   type ShutdownFigures,
@@ -139,6 +140,24 @@ describe("pools behind a network black hole (database down, no reset)", {
           `${name}: ${JSON.stringify(c.value)}; bound: ${c.bound}`,
         );
       }
+    },
+  );
+
+  it(
+    "harness: the adapters' closer leaves no socket behind once its signal aborts",
+    LIMIT,
+    async () => {
+      const f = await runCloserCheck(await server());
+      console.log(
+        `BLACKHOLE-CLOSER ${JSON.stringify({ runtime: runtime(), ...f })}`,
+      );
+      // end() alone waits for a server that never answers
+      assert.equal(f.plainDone, false);
+      assert.equal(f.plainSocketsLeftOpen, f.clients);
+      // raced with a signal, it ends when the signal aborts, nothing left
+      assert.equal(f.signalInTime, true, `closer took ${f.signalMs} ms`);
+      assert.equal(f.signalSocketsLeftOpen, 0);
+      assert.equal(f.backendsAfterHeal, 0);
     },
   );
 
