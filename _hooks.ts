@@ -10,6 +10,13 @@
 // stay sync, at no cost beyond the call. Closers are not bounded here: they
 // are kept until they settle, so that shutdown can wait for them (within
 // its own limit).
+//
+// A hook that declares a second parameter receives an AbortSignal that
+// aborts when the pool gives up on it (its limit passed: a DOMException
+// named "TimeoutError"; shutdown stopped waiting: one named "AbortError"),
+// so that it can end what it started (destroy a socket that a black-holed
+// network keeps open). The signal is made only for hooks that declare it:
+// the others cost nothing more.
 
 import type { Logger } from "./logger.ts";
 import { settleWithin } from "./_timers.ts";
@@ -80,8 +87,8 @@ export class HookRunner<C> {
   readonly #describe: (about: C) => string;
   /** Ends each bounded wait still running (as if its limit passed). */
   readonly #stoppers = new Set<() => void>();
-  /** Closers still running. */
-  readonly #closing = new Set<Promise<unknown>>();
+  /** Closers still running, with the controller of their signal, if any. */
+  readonly #closing = new Map<Promise<unknown>, AbortController | undefined>();
   #stopped = false;
 
   constructor(log: Logger, describe: (about: C) => string) {
@@ -100,13 +107,14 @@ export class HookRunner<C> {
    */
   run<T>(
     kind: HookKind,
-    hook: (obj: T) => unknown,
+    hook: (obj: T, signal: AbortSignal) => unknown,
     obj: T,
     about: C,
   ): Outcome | Promise<Outcome> {
+    const ac = hook.length >= 2 ? new AbortController() : undefined;
     let r: unknown;
     try {
-      r = hook(obj);
+      r = hook(obj, ac?.signal as AbortSignal);
     } catch (err) {
       return this.#threw(kind, about, err);
     }
@@ -114,13 +122,16 @@ export class HookRunner<C> {
     return this.within(r, kind.limit).then(
       (settled) => {
         if (settled.ok) return this.#judged(kind, about, settled.value);
-        if (!this.#stopped) {
+        const stopped = this.#stopped;
+        const what = `${kind.name} of ${this.#describe(about)} did not settle ${
+          stopped
+            ? "before shutdown"
+            : `within ${kind.limitName} (${ms(kind.limit)})`
+        }`;
+        ac?.abort(giveUp(what, stopped));
+        if (!stopped) {
           this.#log.error(
-            `${kind.name} of ${
-              this.#describe(about)
-            } did not settle within ${kind.limitName} (${ms(kind.limit)}); ${
-              kind.judge ? "counting it as bad" : "closing it"
-            }`,
+            `${what}; ${kind.judge ? "counting it as bad" : "closing it"}`,
           );
         }
         return HUNG;
@@ -159,20 +170,25 @@ export class HookRunner<C> {
    * Calls a closer on `obj`; what it throws is logged. An async closer is
    * kept until it settles, for {@linkcode HookRunner.prototype.closed}.
    */
-  close<T>(hook: (obj: T) => unknown, obj: T, about: C): void {
+  close<T>(
+    hook: (obj: T, signal: AbortSignal) => unknown,
+    obj: T,
+    about: C,
+  ): void {
+    const ac = hook.length >= 2 ? new AbortController() : undefined;
     let r: unknown;
     const threw = (err: unknown) =>
       void this.#log.error(
         `closer threw on ${this.#describe(about)}: ${message(err)}`,
       );
     try {
-      r = hook(obj);
+      r = hook(obj, ac?.signal as AbortSignal);
     } catch (err) {
       return threw(err);
     }
     if (!isThenable(r)) return;
     const done: Promise<unknown> = Promise.resolve(r).then(() => {}, threw);
-    this.#closing.add(done);
+    this.#closing.set(done, ac);
     void done.then(() => this.#closing.delete(done));
   }
 
@@ -184,7 +200,10 @@ export class HookRunner<C> {
 
   /**
    * Resolves once every closer running now has settled (`done`), or after
-   * `limit` ms, with how many still run (`left`) of how many (`of`).
+   * `limit` ms: then each closer still running has its signal aborted, and
+   * the pool waits one more turn of the event loop for those that end at
+   * once (a closer that destroys its socket when aborted); `left` is how
+   * many still run, of how many (`of`).
    */
   async closed(
     limit: number,
@@ -192,10 +211,38 @@ export class HookRunner<C> {
     const of = this.#closing.size;
     if (of === 0) return { done: true, left: 0, of };
     const done = await settleWithin(
-      Promise.all(this.#closing),
+      Promise.all(this.#closing.keys()),
       limit,
       false,
     );
-    return { done: done.ok, left: this.#closing.size, of };
+    if (done.ok) return { done: true, left: 0, of };
+    const reason = giveUp(
+      `shutdown stopped waiting for closers after ${ms(limit)}`,
+      true,
+    );
+    let aborted = false;
+    for (const ac of this.#closing.values()) {
+      if (ac !== undefined) {
+        ac.abort(reason);
+        aborted = true;
+      }
+    }
+    // closers that listen end now, or within a few turns
+    if (aborted) {
+      await settleWithin(Promise.all(this.#closing.keys()), 0, false);
+    }
+    return { done: this.#closing.size === 0, left: this.#closing.size, of };
   }
+}
+
+/**
+ * The reason a hook's signal aborts with: a DOMException named
+ * "TimeoutError" when its limit passed (as `AbortSignal.timeout()` gives),
+ * "AbortError" when shutdown stopped waiting.
+ */
+function giveUp(message: string, stopped: boolean): DOMException {
+  return new DOMException(
+    `the pool gave up on this hook: ${message}`,
+    stopped ? "AbortError" : "TimeoutError",
+  );
 }

@@ -7,7 +7,6 @@
 
 import type { Method, Slot } from "./_slots.ts";
 
-
 /** Bound the cache so that a dictionary-like object read with ever new keys
  * cannot grow it without limit. */
 const CACHE_LIMIT = 256;

@@ -132,7 +132,9 @@ export class ProxyContext {
    * context's work threw (the objects go through `health` before reuse).
    *
    * @param suspect The context ended with an error.
-   * @returns Resolves when every object is back.
+   * @returns A promise already settled: each object is back in its pool,
+   * which may still run its own work on it (`retter`, `reset`, a health
+   * check) before lending it again.
    *
    * @example Close a context
    * ```ts
@@ -145,27 +147,18 @@ export class ProxyContext {
    * ```
    */
   close(suspect: boolean): Promise<void> {
-    return Promise.resolve(endContext(this, suspect));
+    endContext(this, suspect);
+    return Promise.resolve();
   }
 }
 
 /**
- * Gives back every object a context took; a promise only when a return
- * must wait (a `_getObj` still running, or an async `retter`/`reset`).
- * `withContext` uses it so that a context costs no extra turn.
+ * Gives back every object a context took (what a `_getObj` still running
+ * brings, when it lands), without waiting for the pool's own work on them.
  */
-export function endContext(
-  ctx: ProxyContext,
-  suspect: boolean,
-): void | Promise<void> {
-  const slots = takeSlots(ctx);
-  let waits: Promise<void>[] | undefined;
-  for (const slot of slots) {
-    const back = giveBack(slot, suspect ? SUSPECT : NORMAL);
-    if (back !== undefined) (waits ??= []).push(back);
-  }
-  if (waits !== undefined) {
-    return Promise.all(waits).then(() => {});
+export function endContext(ctx: ProxyContext, suspect: boolean): void {
+  for (const slot of takeSlots(ctx)) {
+    void giveBack(slot, suspect ? SUSPECT : NORMAL);
   }
 }
 
@@ -269,7 +262,8 @@ export async function runInContext<R>(
     failed = true;
     throw err;
   } finally {
-    const ending = endContext(ctx, failed);
-    if (ending !== undefined) await ending;
+    // the objects go back; the pool's own work on them does not hold the
+    // caller (it goes on in the background)
+    endContext(ctx, failed);
   }
 }

@@ -100,7 +100,8 @@ export class Lease<T> implements AsyncDisposable, Disposable {
   /**
    * Gives the object back now; later calls (and the disposer) do nothing.
    *
-   * @returns Resolves once the pool has taken it back.
+   * @returns Resolves once the pool has taken it back: after its `retter`,
+   * `reset` or health check, when it has them (it never rejects).
    *
    * @example Release early
    * ```ts
@@ -130,9 +131,12 @@ export class Lease<T> implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Gives the object back at the end of an `await using` scope.
+   * Gives the object back at the end of an `await using` scope, without
+   * waiting for the pool's own work on it (`retter`, `reset`, a health
+   * check): the scope ends at once, and no one gets the object before that
+   * work is done.
    *
-   * @returns Resolves once the pool has taken it back.
+   * @returns A promise already settled.
    *
    * @example With `await using`
    * ```ts
@@ -148,12 +152,13 @@ export class Lease<T> implements AsyncDisposable, Disposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.release();
+    void this.release();
+    return Promise.resolve();
   }
 
   /**
    * Gives the object back at the end of a `using` scope, without waiting for
-   * `retter` or `reset` hooks to finish.
+   * the pool's own work on it (as the `await using` disposer).
    *
    * @example With `using`
    * ```ts

@@ -48,7 +48,15 @@ export type JsonValue =
 /**
  * A hook called with one object. It may be sync or async; what it returns is
  * ignored, and if it throws or rejects the error is logged and the pool goes
- * on.
+ * on (an `opener` or `reset` that fails closes its object).
+ *
+ * A hook that declares a second parameter receives an `AbortSignal` that
+ * aborts when the pool gives up on it: its time limit passed (`reason` is a
+ * `DOMException` named `"TimeoutError"`), or shutdown stopped waiting for
+ * it (`"AbortError"`; for a closer, after `shutdownTimeout`). A hook that
+ * hangs on the network (a `client.end()` whose goodbye gets no answer) can
+ * then destroy its socket. The signal is made only for hooks that declare
+ * it: the others cost nothing more.
  *
  * @typeParam T The type of the pooled objects.
  *
@@ -60,12 +68,46 @@ export type JsonValue =
  * const pool = new Pool({ fun: () => ({ close: async () => {} }), closer });
  * await pool.shutdown(); // awaits the closer
  * ```
+ *
+ * @example A closer that gives up when the pool does
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Hook, Pool } from "./mod.ts";
+ *
+ * interface Conn {
+ *   end(): Promise<void>;
+ *   destroy(): void;
+ *   destroyed: boolean;
+ * }
+ * const conn: Conn = {
+ *   end: () => new Promise<void>(() => {}), // the network went dark
+ *   destroy() {
+ *     this.destroyed = true;
+ *   },
+ *   destroyed: false,
+ * };
+ * const closer: Hook<Conn> = (c, signal) =>
+ *   new Promise<void>((resolve) => {
+ *     signal.addEventListener("abort", () => {
+ *       c.destroy(); // the pool gave up: end it here, now
+ *       resolve();
+ *     });
+ *     c.end().then(resolve);
+ *   });
+ * const pool = new Pool<Conn>({ fun: () => conn, closer, shutdownTimeout: 10 });
+ * await pool.shutdown(); // ends after 10 ms, the socket destroyed
+ * assert(conn.destroyed);
+ * ```
  */
-export type Hook<T> = (obj: T) => void | PromiseLike<void>;
+export type Hook<T> = (
+  obj: T,
+  signal: AbortSignal,
+) => void | PromiseLike<void>;
 
 /**
  * A check on one object: it is good unless this returns `false`, throws,
- * rejects, or takes longer than `healthTimeout`.
+ * rejects, or takes longer than `healthTimeout`. Like a {@linkcode Hook},
+ * it receives a signal if it declares a second parameter.
  *
  * @typeParam T The type of the pooled objects.
  *
@@ -82,6 +124,7 @@ export type Hook<T> = (obj: T) => void | PromiseLike<void>;
  */
 export type CheckHook<T> = (
   obj: T,
+  signal: AbortSignal,
 ) => boolean | void | PromiseLike<boolean | void>;
 
 /**
@@ -173,13 +216,20 @@ export interface PoolOptions<T> {
    * 60 s when `health` is set, else no housekeeping.
    */
   delay?: number;
-  /** Called after an object is created. */
+  /**
+   * Called after an object is created, within `createTimeout` (with the
+   * creation's signal); if it throws, rejects or hangs, the creation fails
+   * and the object is closed.
+   */
   opener?: Hook<T>;
-  /** Called when an object is handed out. */
+  /** Called when an object is handed out, within `hookTimeout`. */
   getter?: Hook<T>;
-  /** Called when an object is given back. */
+  /** Called when an object is given back, within `hookTimeout`. */
   retter?: Hook<T>;
-  /** Called when an object is destroyed; awaited by `shutdown`. */
+  /**
+   * Called when an object is destroyed; awaited by `shutdown` up to
+   * `shutdownTimeout`, when its signal aborts.
+   */
   closer?: Hook<T>;
   /**
    * Is this object still good? Run on idle objects by housekeeping, and on

@@ -556,14 +556,26 @@ export class Pool<T> implements AsyncDisposable {
       result = fn(obj);
       if (isThenable(result)) result = await result;
     } catch (err) {
-      const back = this.#giveBackLend(e, lend, SUSPECT, "use()");
-      if (back !== undefined) await back;
+      // the caller gets its error now; the object's check goes on in the
+      // background, and no one gets the object before it ends
+      this.#background(this.#giveBackLend(e, lend, SUSPECT, "use()"));
       throw err;
     }
-    const back = this.#giveBackLend(e, lend, NORMAL, "use()");
-    if (back !== undefined) await back;
+    this.#background(this.#giveBackLend(e, lend, NORMAL, "use()"));
     return result as R;
   }
+
+  /**
+   * Lets the pool's own work on a returned object (retter, reset, a health
+   * check, a closer) go on without its borrower waiting for it. It never
+   * rejects; were it to, the error is logged, not lost.
+   */
+  #background(work: void | Promise<void>): void {
+    if (work !== undefined) work.then(undefined, this.#lost);
+  }
+
+  readonly #lost = (err: unknown): void =>
+    this.#log.error(`giving an object back failed: ${message(err)}`);
 
   /**
    * Lends an object as a {@linkcode Lease} that gives it back when disposed,
@@ -592,10 +604,11 @@ export class Pool<T> implements AsyncDisposable {
     const obj = await this.get(options);
     const e = this.#lentEntry(obj);
     const lend = e.uses;
-    return new Lease(
-      obj,
-      (how) => this.#giveBackLend(e, lend, how, "a lease"),
-    );
+    return new Lease(obj, (how) => {
+      const back = this.#giveBackLend(e, lend, how, "a lease");
+      this.#background(back);
+      return back;
+    });
   }
 
   /** The entry of an object just lent (the last one lent, most often). */
@@ -1183,10 +1196,10 @@ export class Pool<T> implements AsyncDisposable {
     // An object whose opener fails is not usable: the creation fails, as
     // when fun fails (a sync throw, a rejection, or no answer within
     // createTimeout: a connect() to a black-holed host must not hold a
-    // creation slot for ever).
+    // creation slot for ever). It gets the creation's signal, as fun does.
     let opening: void | PromiseLike<void>;
     try {
-      opening = opener(obj);
+      opening = opener(obj, c.attempt.signal);
     } catch (err) {
       return this.#openerFailed(c, e, err, "opener threw");
     }
@@ -1196,14 +1209,11 @@ export class Pool<T> implements AsyncDisposable {
       (r) => {
         this.#opening--;
         if (r.ok) return this.#opened(c, e);
-        this.#openerFailed(
-          c,
-          e,
-          new CreationError(
-            `opener did not settle within createTimeout (${ms(createTimeout)})`,
-          ),
-          undefined,
+        const error = new CreationError(
+          `opener did not settle within createTimeout (${ms(createTimeout)})`,
         );
+        c.attempt.abort(error);
+        this.#openerFailed(c, e, error, undefined);
       },
       (err) => {
         this.#opening--;
@@ -1881,11 +1891,9 @@ export class Pool<T> implements AsyncDisposable {
     // lose their timers
     for (const c of [...this.#creations]) {
       c.stopTimer();
-      if (c.running) {
-        c.attempt.abort(
-          new PoolError(`Pool ${this.id} was shut down during this creation`),
-        );
-      }
+      c.attempt.abort(
+        new PoolError(`Pool ${this.id} was shut down during this creation`),
+      );
     }
     for (const e of this.#takeIdle(Infinity)) this.#destroy(e, "shutdown");
     if (this.#entries.size !== 0 || this.#creating !== 0) {

@@ -696,10 +696,11 @@ class ProxyState<T> {
     try {
       result = await fn(obj);
     } catch (err) {
-      await this.retObj({ suspect: true });
+      // as use(): the caller does not wait for the pool's work on it
+      void this.retObj({ suspect: true });
       throw err;
     }
-    await this.retObj();
+    void this.retObj();
     return result;
   }
 
