@@ -1087,7 +1087,10 @@ export class Pool<T> implements AsyncDisposable {
         // A creation already under way for no one (filling to minSize, say
         // right after the constructor) becomes its attempt: no second one.
         const untimed = this.#waiters.untimedSize;
-        if (this.#owed < untimed && this.#adoptCreation()) continue;
+        if (
+          this.#owed < untimed && this.#creations.size > this.#owed &&
+          this.#adoptCreation()
+        ) continue;
         // creations given up after createTimeout but still running keep
         // their place, so that maxSize holds whatever they do
         const total = this.#entries.size + this.#creating + this.#abandoned;
@@ -1109,7 +1112,11 @@ export class Pool<T> implements AsyncDisposable {
     this.#checkReady();
   }
 
-  /** Makes a creation under way for no one owed to a waiter; false if none. */
+  /**
+   * Makes a creation under way for no one owed to a waiter; false if none.
+   * (Its caller first checks that one exists: iterating the set makes an
+   * iterator, and a queue of waiters calls this once per waiter.)
+   */
   #adoptCreation(): boolean {
     for (const c of this.#creations) {
       if (!c.owed) {
