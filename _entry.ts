@@ -36,6 +36,8 @@ export class Entry<T> {
   lastRet: number;
   /** Held past maxUsingDelay and warned about. */
   warned = false;
+  /** Reported dead (`evict`) while lent or busy: closed when it is back. */
+  evicted = false;
   /** Where it was last taken (captureStacks). */
   stack: string | undefined = undefined;
   /**

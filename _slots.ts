@@ -129,7 +129,9 @@ export class ProxyContext {
 
   /**
    * Gives back every object taken in this context; `suspect` when the
-   * context's work threw (the objects go through `health` before reuse).
+   * context's work threw (the objects go through `health` before reuse,
+   * unless the pool's `isBroken` says otherwise; here it has no error to
+   * classify).
    *
    * @param suspect The context ended with an error.
    * @returns A promise already settled: each object is back in its pool,
@@ -147,7 +149,9 @@ export class ProxyContext {
    * ```
    */
   close(suspect: boolean): Promise<void> {
-    endContext(this, suspect);
+    for (const slot of takeSlots(this)) {
+      void giveBack(slot, suspect ? SUSPECT : NORMAL);
+    }
     return Promise.resolve();
   }
 }
@@ -156,9 +160,13 @@ export class ProxyContext {
  * Gives back every object a context took (what a `_getObj` still running
  * brings, when it lands), without waiting for the pool's own work on them.
  */
-export function endContext(ctx: ProxyContext, suspect: boolean): void {
+export function endContext(
+  ctx: ProxyContext,
+  failed: boolean,
+  err?: unknown,
+): void {
   for (const slot of takeSlots(ctx)) {
-    void giveBack(slot, suspect ? SUSPECT : NORMAL);
+    void giveBack(slot, failed ? FAILED : NORMAL, err);
   }
 }
 
@@ -166,6 +174,8 @@ export function endContext(ctx: ProxyContext, suspect: boolean): void {
 export const NORMAL = 0;
 export const SUSPECT = 1;
 export const BROKEN = 2;
+/** After work that threw: the pool's `isBroken` classifies the error. */
+export const FAILED = 3;
 
 /**
  * Gives a slot's object back, the lend it came with only (an object given
@@ -174,11 +184,12 @@ export const BROKEN = 2;
  */
 export function giveBack<T>(
   slot: Slot<T>,
-  how: 0 | 1 | 2,
+  how: 0 | 1 | 2 | 3,
+  err?: unknown,
 ): void | Promise<void> {
   if (slot.pending !== undefined) {
     // a _getObj still running: give back what it brings, if anything
-    return slot.pending.then(() => giveBack(slot, how), () => {});
+    return slot.pending.then(() => giveBack(slot, how, err), () => {});
   }
   if (!slot.has) return;
   const lease = slot.lease;
@@ -190,7 +201,7 @@ export function giveBack<T>(
     slot.lastGiven =
     slot.toJSON =
       undefined;
-  if (lease !== undefined) return releaseAs(lease, how);
+  if (lease !== undefined) return releaseAs(lease, how, err);
 }
 
 /**
@@ -202,14 +213,15 @@ export function giveBack<T>(
  */
 export function retSlot<T>(
   slot: Slot<T>,
-  how: 0 | 1 | 2,
+  how: 0 | 1 | 2 | 3,
+  err?: unknown,
 ): void | Promise<void> {
   if (slot.pending !== undefined) {
-    return slot.pending.then(() => retSlot(slot, how), () => {});
+    return slot.pending.then(() => retSlot(slot, how, err), () => {});
   }
   if (!slot.has) return;
   if (slot.lease === undefined && how !== BROKEN) return;
-  return giveBack(slot, how);
+  return giveBack(slot, how, err);
 }
 
 let defaultStore: ContextStore | undefined;
@@ -242,7 +254,8 @@ export function storeOf(
 /**
  * Runs `fn` in `ctx` (already current), after taking the objects of `take`
  * (with the wait's options `get`), and gives back every object the context
- * took when `fn` settles: as suspect if it threw. Used by `withContext` and
+ * took when `fn` settles: after a failure if it threw (the pool's
+ * `isBroken` classifies the error). Used by `withContext` and
  * by `_withObj` outside any context.
  */
 export async function runInContext<R>(
@@ -252,6 +265,7 @@ export async function runInContext<R>(
   get?: GetOptions,
 ): Promise<R> {
   let failed = false;
+  let error: unknown;
   try {
     if (take !== undefined && take.length !== 0) {
       if (take.length === 1) await take[0]._getObj(get);
@@ -260,10 +274,11 @@ export async function runInContext<R>(
     return await fn();
   } catch (err) {
     failed = true;
+    error = err;
     throw err;
   } finally {
     // the objects go back; the pool's own work on them does not hold the
     // caller (it goes on in the background)
-    endContext(ctx, failed);
+    endContext(ctx, failed, error);
   }
 }

@@ -7,17 +7,26 @@
 
 /**
  * How a lease's object goes back to its pool: `0` as it is, `1` suspect
- * (through `health` first), `2` broken (closed).
+ * (through `health` first), `2` broken (closed), `3` after work that threw
+ * `err` (the pool's `isBroken` classifies it).
  * @internal
  */
-export type GiveBack = (how: 0 | 1 | 2) => void | Promise<void>;
+export type GiveBack = (
+  how: 0 | 1 | 2 | 3,
+  err?: unknown,
+) => void | Promise<void>;
 
 /**
- * Gives a lease's object back as suspect or broken: for the pool's own
- * helpers (a context that ends with an error), not part of the public API.
+ * Gives a lease's object back as suspect, broken or after a failure: for
+ * the pool's own helpers (a context that ends with an error), not part of
+ * the public API.
  * @internal
  */
-export let releaseAs: <T>(lease: Lease<T>, how: 0 | 1 | 2) => Promise<void>;
+export let releaseAs: <T>(
+  lease: Lease<T>,
+  how: 0 | 1 | 2 | 3,
+  err?: unknown,
+) => Promise<void>;
 
 /**
  * One object lent by `pool.lease()`; it goes back to the pool when the
@@ -53,7 +62,7 @@ export class Lease<T> implements AsyncDisposable, Disposable {
   #released = false;
 
   static {
-    releaseAs = (lease, how) => lease.#release(how);
+    releaseAs = (lease, how, err) => lease.#release(how, err);
   }
 
   /**
@@ -119,11 +128,11 @@ export class Lease<T> implements AsyncDisposable, Disposable {
     return this.#release(this.#broken ? 2 : 0);
   }
 
-  #release(how: 0 | 1 | 2): Promise<void> {
+  #release(how: 0 | 1 | 2 | 3, err?: unknown): Promise<void> {
     if (this.#released) return Promise.resolve();
     this.#released = true;
     try {
-      const back = this.#giveBack(this.#broken ? 2 : how);
+      const back = this.#giveBack(this.#broken ? 2 : how, err);
       return back === undefined ? Promise.resolve() : Promise.resolve(back);
     } catch (err) {
       return Promise.reject(err);

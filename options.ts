@@ -341,6 +341,17 @@ export interface PoolOptions<T> {
    */
   reset?: Hook<T>;
   /**
+   * Says what an error thrown by work with an object means for the object,
+   * when a `use()` callback (or the work of a proxy's context) throws:
+   * `true`, the object is gone (a reset connection): it is closed at once,
+   * without a health check; `false`, the error was the work's (a SQL error):
+   * the object is lent again as it is, without a health check; `undefined`
+   * (or no classifier), unknown: the object goes through `health` before
+   * anyone else gets it. It must be synchronous; if it throws, or returns
+   * anything else, the object is treated as unknown (and that is logged).
+   */
+  isBroken?: (err: unknown, obj: T) => boolean | undefined;
+  /**
    * Record where each object is taken, to show it when the object is held
    * past `maxUsingDelay`. Costs a stack trace per `get`.
    * @default {true when maxUsingDelay is set}
@@ -482,6 +493,7 @@ const HOOKS = [
   "tracer",
   "check",
   "reset",
+  "isBroken",
 ] as const;
 
 /** The defaults of {@linkcode PoolOptions}, in this one place. */

@@ -69,6 +69,7 @@ import { isThenable, message, ms, show } from "./_validate.ts";
 const NORMAL = 0;
 const SUSPECT = 1; // its borrower hit an error: check health before lending
 const BROKEN = 2; // the borrower says it is broken: close it
+const FAILED = 3; // the work with it threw this error: ask isBroken
 
 const WHAT = "Cannot create pool";
 let poolCount = 0;
@@ -168,6 +169,8 @@ export class Pool<T> implements AsyncDisposable {
   /** The entry lent last: `ret` checks it before the map (a hint). */
   #lastLent: Entry<T> | undefined = undefined;
   #nusing = 0;
+  /** Lent or busy entries reported dead (`evict`): closed when back. */
+  #doomed = 0;
   // waits
   readonly #waiters = new WaiterQueue<T>();
   /**
@@ -241,6 +244,7 @@ export class Pool<T> implements AsyncDisposable {
     resized: 0,
     late: 0,
     opener: 0,
+    evicted: 0,
     shutdown: 0,
   };
 
@@ -558,7 +562,9 @@ export class Pool<T> implements AsyncDisposable {
     } catch (err) {
       // the caller gets its error now; the object's check goes on in the
       // background, and no one gets the object before it ends
-      this.#background(this.#giveBackLend(e, lend, SUSPECT, "use()"));
+      this.#background(
+        this.#giveBackLend(e, lend, this.#afterFailure(err, obj), "use()"),
+      );
       throw err;
     }
     this.#background(this.#giveBackLend(e, lend, NORMAL, "use()"));
@@ -604,11 +610,97 @@ export class Pool<T> implements AsyncDisposable {
     const obj = await this.get(options);
     const e = this.#lentEntry(obj);
     const lend = e.uses;
-    return new Lease(obj, (how) => {
-      const back = this.#giveBackLend(e, lend, how, "a lease");
+    return new Lease(obj, (how, err) => {
+      const back = this.#giveBackLend(
+        e,
+        lend,
+        how === FAILED ? this.#afterFailure(err, obj) : how,
+        "a lease",
+      );
       this.#background(back);
       return back;
     });
+  }
+
+  /**
+   * Reports that an object died on its own (its connection was reset, its
+   * server went away), so that no one borrows it again. An idle object is
+   * closed and removed at once, and the pool refills to `minSize`; a lent
+   * one (or one under the pool's own work) is closed when it comes back,
+   * instead of being lent again. An object the pool does not hold, or
+   * closed already, is left alone. Wire it to the object's own events: a
+   * `pg` client's `error` and `end`, a socket's `close`.
+   *
+   * @param obj The object that died.
+   * @returns Whether the pool held it (and closes it, now or when back).
+   *
+   * @example Idle connections that die are replaced before anyone gets them
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./mod.ts";
+   *
+   * const pool: Pool<EventTarget> = new Pool({
+   *   fun: () => {
+   *     const conn = new EventTarget();
+   *     conn.addEventListener("end", () => pool.evict(conn));
+   *     return conn;
+   *   },
+   * });
+   * const first = await pool.get();
+   * pool.ret(first);
+   * first.dispatchEvent(new Event("end")); // the server hung up
+   * assert.equal(pool.stats().closedBy.evicted, 1);
+   * const second = await pool.get();
+   * assert.notEqual(second, first); // a new connection
+   * pool.ret(second);
+   * await pool.shutdown();
+   * ```
+   */
+  evict(obj: T): boolean {
+    const e = this.#entries.get(obj);
+    if (e === undefined || e.state === DEAD) return false;
+    if (e.state === IDLE) {
+      this.#log.debug(`${this.#trace(e)} reported dead while idle`);
+      this.#destroy(e, "evicted");
+      this.#pump();
+      return true;
+    }
+    if (!e.evicted) {
+      // lent, or under the pool's own work: closed when it is back
+      e.evicted = true;
+      this.#doomed++;
+      this.#plainReturn = false;
+    }
+    return true;
+  }
+
+  /**
+   * How an object comes back after work with it threw `err`: what the
+   * `isBroken` classifier says (true: broken, closed at once; false: the
+   * work's fault, reused as it is), else suspect (through `health`).
+   */
+  #afterFailure(err: unknown, obj: T): number {
+    const isBroken = this.#config.isBroken;
+    if (isBroken !== undefined) {
+      let verdict: unknown;
+      try {
+        verdict = isBroken(err, obj);
+      } catch (thrown) {
+        this.#log.error(
+          `isBroken threw: ${message(thrown)}; treating the object as suspect`,
+        );
+      }
+      if (verdict === true) return BROKEN;
+      if (verdict === false) return NORMAL;
+      if (verdict !== undefined) {
+        this.#log.error(
+          `isBroken returned ${
+            show(verdict)
+          }: it must return true, false or undefined; treating the object as suspect`,
+        );
+      }
+    }
+    return this.#config.health === undefined ? NORMAL : SUSPECT;
   }
 
   /** The entry of an object just lent (the last one lent, most often). */
@@ -668,10 +760,9 @@ export class Pool<T> implements AsyncDisposable {
         );
       }
     }
-    if (how === BROKEN) {
+    if (how === BROKEN || e.evicted) {
       e.state = BUSY;
-      this.#destroy(e, "broken");
-      return this.#pump();
+      return this.#close(e, e.evicted ? "evicted" : "broken");
     }
     if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
     e.state = BUSY;
@@ -733,6 +824,7 @@ export class Pool<T> implements AsyncDisposable {
     if (e.state === DEAD) return;
     e.state = BUSY; // a returned entry was already counted out of nusing
     if (this.#closed) return this.#destroy(e, "shutdown");
+    if (e.evicted) return this.#close(e, "evicted");
     if (this.#maxUse !== 0 && e.uses >= this.#maxUse) {
       return this.#close(e, "wornout");
     }
@@ -753,7 +845,7 @@ export class Pool<T> implements AsyncDisposable {
   /** Whether `ret` may take its fast path (see #plainReturn). */
   #updatePlainReturn(): void {
     this.#plainReturn = this.#plainRet && !this.#timed &&
-      this.#maxLifetime === 0 && !this.#closed &&
+      this.#maxLifetime === 0 && !this.#closed && this.#doomed === 0 &&
       (this.#maxSize === 0 || this.#entries.size <= this.#maxSize);
   }
 
@@ -874,8 +966,11 @@ export class Pool<T> implements AsyncDisposable {
     // The check may have taken a while: a waiter that gave up meanwhile
     // takes nothing, and after shutdown began nothing is lent (the waiter is
     // refused like those still queued, the object closed).
-    if (this.#gaveUp(w) || e.state === DEAD) {
+    if (this.#gaveUp(w) || e.state === DEAD || e.evicted) {
       this.#handing.delete(w);
+      // (destroyed, not refilled yet: requeue puts the waiter back in its
+      // place first, then refills, first come, first served)
+      if (e.evicted) this.#destroy(e, "evicted");
       if (e.state === DEAD) return this.#requeue(w);
       return this.#makeAvailable(e);
     }
@@ -896,6 +991,13 @@ export class Pool<T> implements AsyncDisposable {
         this.#handing.delete(w);
         this.#unlend(e);
         this.#destroy(e, "hook");
+        return this.#requeue(w);
+      }
+      if (e.evicted) {
+        // reported dead meanwhile: the waiter needs another
+        this.#handing.delete(w);
+        this.#unlend(e);
+        this.#destroy(e, "evicted");
         return this.#requeue(w);
       }
       if (this.#gaveUp(w)) {
@@ -1352,6 +1454,10 @@ export class Pool<T> implements AsyncDisposable {
       this.#nusing--;
     }
     e.state = DEAD;
+    if (e.evicted) {
+      e.evicted = false;
+      if (--this.#doomed === 0) this.#updatePlainReturn();
+    }
     this.#entries.delete(e.obj);
     this.#log.debug(`closing ${this.#trace(e)} (${reason})`);
     this.#closeLoose(e.obj, e.n, reason);

@@ -22,6 +22,7 @@ import { given } from "./_methods.ts";
 import {
   addSlot,
   type ContextStore,
+  FAILED,
   findSlot,
   ProxyContext,
   retSlot,
@@ -696,8 +697,15 @@ class ProxyState<T> {
     try {
       result = await fn(obj);
     } catch (err) {
-      // as use(): the caller does not wait for the pool's work on it
-      void this.retObj({ suspect: true });
+      // as use(): the caller does not wait for the pool's work on it, and
+      // the pool's isBroken says what the error means for the object
+      if (this.scope === "context") {
+        try {
+          void retSlot(this.slot(), FAILED, err);
+        } catch {
+          // the context ended meanwhile: its objects went back with it
+        }
+      }
       throw err;
     }
     void this.retObj();

@@ -49,6 +49,8 @@ export interface ClosedByReason {
    * the creation failed.
    */
   opener: number;
+  /** Reported dead with `evict()` (at once if idle, else when back). */
+  evicted: number;
   /** Closed by `shutdown()`. */
   shutdown: number;
 }

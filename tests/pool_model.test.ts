@@ -131,6 +131,7 @@ type Op =
   | { k: "backend"; mode: FunMode }
   | { k: "hook"; hook: HookName; mode: HookMode }
   | { k: "sick"; i: number }
+  | { k: "evict"; i: number }
   | { k: "resize"; minSize: number; maxSize: number }
   | { k: "shutdown"; timeout: number | undefined };
 
@@ -195,6 +196,7 @@ const GENERAL: Weights = {
   backend: 2,
   hook: 2,
   sick: 1,
+  evict: 1,
   resize: 1,
 };
 
@@ -280,6 +282,7 @@ function opArb(w: Weights, maxTick = 80): fc.Arbitrary<Op> {
       }),
     ],
     ["sick", fc.record({ k: fc.constant("sick" as const), i: fc.nat() })],
+    ["evict", fc.record({ k: fc.constant("evict" as const), i: fc.nat() })],
     [
       "resize",
       fc.record({
@@ -1271,6 +1274,21 @@ async function runScenario(
       case "sick": {
         const live = created.filter((o) => o.closed === 0);
         if (live.length !== 0) live[op.i % live.length].healthy = false;
+        break;
+      }
+      case "evict": {
+        // an object reports its own death: never lent again, and closed
+        // at once if idle, else when it is back
+        const live = created.filter((o) => o.closed === 0);
+        if (live.length === 0) break;
+        const o = live[op.i % live.length];
+        o.condemned = true;
+        // evicted during a hand-over (check, getter), its get goes back in
+        // line, behind one served meanwhile: a failed hand-over (see fifo)
+        handFails++;
+        log(`evict #${o.id}`);
+        if (!pool.evict(o)) problem(`evict(#${o.id}) of a live object: false`);
+        lastTrouble = Math.max(lastTrouble, now());
         break;
       }
       case "resize": {
