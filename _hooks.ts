@@ -105,13 +105,16 @@ export class HookRunner<C> {
     about: C,
   ): Outcome | Promise<Outcome> {
     let r: unknown;
+    let thenable: boolean;
     try {
       r = hook(obj);
+      // in the try: a `then` getter may throw too
+      thenable = isThenable(r);
     } catch (err) {
       return this.#threw(kind, about, err);
     }
-    if (!isThenable(r)) return this.#judged(kind, about, r);
-    return this.within(r, kind.limit).then(
+    if (!thenable) return this.#judged(kind, about, r);
+    return this.within(r as PromiseLike<unknown>, kind.limit).then(
       (settled) => {
         if (settled.ok) return this.#judged(kind, about, settled.value);
         if (!this.#stopped) {
@@ -165,12 +168,14 @@ export class HookRunner<C> {
       void this.#log.error(
         `closer threw on ${this.#describe(about)}: ${message(err)}`,
       );
+    let thenable: boolean;
     try {
       r = hook(obj);
+      thenable = isThenable(r);
     } catch (err) {
       return threw(err);
     }
-    if (!isThenable(r)) return;
+    if (!thenable) return;
     const done: Promise<unknown> = Promise.resolve(r).then(() => {}, threw);
     this.#closing.add(done);
     void done.then(() => this.#closing.delete(done));

@@ -71,6 +71,17 @@ describe("HookRunner.run: sync hooks, sync outcomes", () => {
     ]);
   });
 
+  it("THREW when what it returns has a `then` getter that throws", () => {
+    const { hooks, log } = runner();
+    const weird = {
+      get then() {
+        throw new Error("no then here");
+      },
+    };
+    assert.equal(hooks.run(kinds.getter, () => weird, {}, 3), THREW);
+    assert.deepEqual(log.lines, ["error getter threw on #3: no then here"]);
+  });
+
   it("passes the object to the hook", () => {
     const { hooks } = runner();
     const obj = { n: 1 };
@@ -186,6 +197,17 @@ describe("HookRunner.close and closed", () => {
       "error closer threw on #1: sync",
       "error closer threw on #2: async",
     ]);
+  });
+
+  it("logs a closer whose result has a `then` getter that throws", () => {
+    const { hooks, log } = runner();
+    const weird = {
+      get then() {
+        throw new Error("no then here");
+      },
+    };
+    hooks.close(() => weird, {}, 1);
+    assert.deepEqual(log.lines, ["error closer threw on #1: no then here"]);
   });
 
   it("closed() is done at once with no closer running", async () => {
