@@ -101,6 +101,36 @@ describe("Housekeeper: on its timer", () => {
     });
   });
 
+  it("a late tick right after an overdue round does not run another", async () => {
+    await withClock(async (clock) => {
+      // the interval's callback, fired by hand: a real timer can be late
+      let tick!: () => void;
+      const setInterval = globalThis.setInterval;
+      globalThis.setInterval = ((fn: () => void) => {
+        tick = fn;
+        return 0;
+      }) as unknown as typeof setInterval;
+      let made: ReturnType<typeof keeper>;
+      try {
+        made = keeper(100);
+      } finally {
+        globalThis.setInterval = setInterval;
+      }
+      const { k, calls } = made;
+      await clock.tickAsync(100);
+      tick(); // on time
+      await clock.tickAsync(101);
+      k.overdue(performance.now()); // a get at 201: round 2 is overdue
+      await clock.tickAsync(2);
+      tick(); // the timer, 3 ms late
+      await clock.tickAsync(97);
+      tick(); // at 300, 99 ms after round 2
+      await flush();
+      assert.deepEqual(calls, ["1@100", "2@201", "3@300"]);
+      k.stop();
+    });
+  });
+
   it("stop() clears its timer; no round runs after", async () => {
     await withClock(async (clock) => {
       const { k, calls } = keeper(100);
