@@ -115,7 +115,7 @@ describe("Backoff: the pause", () => {
       await clock.tickAsync(1);
       assert.equal(b.left, 0);
       assert.equal(b.pausing(), false, "overdue: ended on the spot");
-      assert.deepEqual(ended, [], "onEnd is the timer's: pausing() asked");
+      assert.deepEqual(ended, [], "onEnd is for a timer that ends it");
       // the pause is over: the next failure starts the next round
       withRandom(() => 0, () => b.failed(boom, Infinity));
       assert.equal(b.left, 100);
