@@ -113,13 +113,16 @@ export class HookRunner<C> {
   ): Outcome | Promise<Outcome> {
     const ac = hook.length >= 2 ? new AbortController() : undefined;
     let r: unknown;
+    let thenable: boolean;
     try {
       r = hook(obj, ac?.signal as AbortSignal);
+      // in the try: a `then` getter may throw too
+      thenable = isThenable(r);
     } catch (err) {
       return this.#threw(kind, about, err);
     }
-    if (!isThenable(r)) return this.#judged(kind, about, r);
-    return this.within(r, kind.limit).then(
+    if (!thenable) return this.#judged(kind, about, r);
+    return this.within(r as PromiseLike<unknown>, kind.limit).then(
       (settled) => {
         if (settled.ok) return this.#judged(kind, about, settled.value);
         const stopped = this.#stopped;
@@ -181,12 +184,14 @@ export class HookRunner<C> {
       void this.#log.error(
         `closer threw on ${this.#describe(about)}: ${message(err)}`,
       );
+    let thenable: boolean;
     try {
       r = hook(obj, ac?.signal as AbortSignal);
+      thenable = isThenable(r);
     } catch (err) {
       return threw(err);
     }
-    if (!isThenable(r)) return;
+    if (!thenable) return;
     const done: Promise<unknown> = Promise.resolve(r).then(() => {}, threw);
     this.#closing.set(done, ac);
     void done.then(() => this.#closing.delete(done));

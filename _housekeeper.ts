@@ -69,6 +69,10 @@ export class Housekeeper {
   }
 
   readonly #tick = (): void => {
+    // a timer fires late, and a get or return in between may have run this
+    // tick's round as overdue: run no second one right after it (half a
+    // period allows for a timer that fires a little early)
+    if (performance.now() < this.#due - this.#delay / 2) return;
     if (!this.#running && !this.#stopped) void this.#run();
   };
 

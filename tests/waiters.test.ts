@@ -1,16 +1,20 @@
 // Unit tests of the waiter queue (_waiters.ts): one FIFO over two lists
-// (with and without deadline), O(1) removal, putBack, shiftUntimed.
+// (with and without deadline), O(1) removal, putBack, shiftUntimed; the
+// deadlines under one timer; and what ends a wait besides being served
+// (Watches: its deadline, its signal; OwnTimers: a timer per wait, workerd).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { fakeClock, withClock } from "./_helpers.ts";
+import { type Clock, fakeClock, withClock } from "./_helpers.ts";
 import {
   DeadlineList,
   Deadlines,
+  OwnTimers,
   type Resolve,
   Waiter,
   WaiterQueue,
   WatchedWaiter,
+  Watches,
 } from "../_waiters.ts";
 
 type W = WatchedWaiter<number> & { id: string };
@@ -696,6 +700,278 @@ describe("Deadlines", () => {
       assert.equal(ends, 2);
       assert.equal(d.empty, true);
       assert.equal(clock.countTimers(), 0);
+    });
+  });
+});
+
+/** Runs `fn` where setTimeout throws, as in workerd's global scope. */
+function withoutTimeout<R>(fn: () => R): R {
+  const setTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = (() => {
+    throw new Error("no timers in the global scope");
+  }) as unknown as typeof setTimeout;
+  try {
+    return fn();
+  } finally {
+    globalThis.setTimeout = setTimeout;
+  }
+}
+
+/**
+ * Waits that record how they end ("id timeout@t" or "id abort@t") in
+ * `ended`, arrived now, and that `end` takes out of what watched them (the
+ * pool's onEnd detaches its waiter).
+ */
+function waits(clock: Clock, end: (w: W) => void = noop) {
+  const ended: string[] = [];
+  const make = (id: string, timeout = Infinity, signal?: AbortSignal) => {
+    let resolve!: (v: number) => void;
+    const promise = new Promise<number>((r) => resolve = r);
+    const w = new WatchedWaiter<number>(resolve, timeout, signal, (x, t) => {
+      ended.push(`${id} ${t ? "timeout" : "abort"}@${clock.now}`);
+      end(x as W);
+    }) as W;
+    w.id = id;
+    w.since = performance.now();
+    return { w, promise };
+  };
+  return { ended, make };
+}
+
+describe("Watches", () => {
+  /** Watches outside workerd, whose onEnd detaches, and its firings. */
+  function watches(clock: Clock) {
+    const fired: number[] = [];
+    const ws = new Watches<number>(
+      (now) => void fired.push(now),
+      noop,
+      () => false,
+    );
+    return { ws, fired, ...waits(clock, (w) => ws.detach(w)) };
+  }
+
+  it("ends timed waits at their deadline, through onEnd(w, true), with one timer", async () => {
+    await withClock(async (clock) => {
+      const { ws, fired, ended, make } = watches(clock);
+      assert.equal(ws.ownTimers, false);
+      const a = make("a", 100).w;
+      const b = make("b", 50).w;
+      assert.equal(ws.watch(a), true);
+      assert.equal(ws.watch(b), true);
+      assert.equal(a.deadline, 100, "since + timeout");
+      assert.equal(clock.countTimers(), 1);
+      assert.equal(ws.watching(a), true);
+      await clock.tickAsync(100);
+      assert.deepEqual(ended, ["b timeout@50", "a timeout@100"]);
+      assert.deepEqual(fired, [50, 100]);
+      assert.equal(ws.watching(a), false);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("ends a wait whose signal aborts through onEnd(w, false)", async () => {
+    await withClock(async (clock) => {
+      const { ws, ended, make } = watches(clock);
+      const c = new AbortController();
+      const { w } = make("a", 100, c.signal);
+      assert.equal(ws.watch(w), true);
+      await clock.tickAsync(30);
+      c.abort();
+      assert.deepEqual(ended, ["a abort@30"]);
+      assert.equal(ws.watching(w), false);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("ends a wait whose signal aborted already at once: watch() is false", async () => {
+    await withClock(async (clock) => {
+      const { ws, ended, make } = watches(clock);
+      const { w } = make("a", 100, AbortSignal.abort());
+      assert.equal(ws.watch(w), false);
+      assert.deepEqual(ended, ["a abort@0"]);
+      assert.equal(w.listening, false);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("detach() removes the deadline and the abort listener", async () => {
+    await withClock(async (clock) => {
+      const { ws, ended, make } = watches(clock);
+      const c = new AbortController();
+      const { w } = make("a", 100, c.signal);
+      ws.watch(w);
+      ws.detach(w);
+      assert.equal(ws.watching(w), false);
+      assert.equal(clock.countTimers(), 0);
+      c.abort();
+      await clock.tickAsync(200);
+      assert.deepEqual(ended, []);
+    });
+  });
+
+  it("watching() is false for a wait with neither deadline nor signal", async () => {
+    await withClock(async (clock) => {
+      const { ws, make } = watches(clock);
+      const { w } = make("a");
+      assert.equal(ws.watch(w), true, "it still waits");
+      assert.equal(ws.watching(w), false, "nothing to watch");
+    });
+  });
+
+  it("stop() stops the deadline timer for good; signals still end waits", async () => {
+    await withClock(async (clock) => {
+      const { ws, ended, make } = watches(clock);
+      ws.watch(make("a", 100).w);
+      ws.stop();
+      assert.equal(clock.countTimers(), 0);
+      ws.watch(make("b", 100).w);
+      assert.equal(clock.countTimers(), 0, "none set after stop()");
+      await clock.tickAsync(500);
+      assert.deepEqual(ended, []);
+      const c = new AbortController();
+      ws.watch(make("c", Infinity, c.signal).w);
+      c.abort();
+      assert.deepEqual(ended, ["c abort@500"]);
+    });
+  });
+
+  it("rejects a timed wait where no timer can be set: watch() is false", async () => {
+    await withClock(async (clock) => {
+      const { ws, ended, make } = watches(clock);
+      const a = make("a", 100);
+      assert.equal(withoutTimeout(() => ws.watch(a.w)), false);
+      assert.equal(a.w.settled, true);
+      await assert.rejects(a.promise, /no timers in the global scope/);
+      assert.equal(ws.watching(a.w), false);
+      // a wait without deadline is watched by its signal alone
+      const c = new AbortController();
+      const b = make("b", Infinity, c.signal);
+      assert.equal(withoutTimeout(() => ws.watch(b.w)), true);
+      c.abort();
+      assert.deepEqual(ended, ["b abort@0"]);
+    });
+  });
+
+  it("in workerd gives each wait a timer of its own", async () => {
+    await withClock(async (clock) => {
+      // WebSocketPair: a global of workerd alone
+      const g = globalThis as { WebSocketPair?: unknown };
+      g.WebSocketPair = class {};
+      let ws: Watches<number>;
+      try {
+        ws = new Watches<number>(noop, noop, () => false);
+      } finally {
+        delete g.WebSocketPair;
+      }
+      assert.equal(ws.ownTimers, true);
+      const { ended, make } = waits(clock, (w) => ws.detach(w));
+      const a = make("a", 100).w;
+      const b = make("b", 100).w;
+      ws.watch(a);
+      ws.watch(b);
+      assert.equal(clock.countTimers(), 2);
+      assert.equal(ws.watching(a), true);
+      ws.detach(a);
+      assert.equal(ws.watching(a), false);
+      assert.equal(clock.countTimers(), 1);
+      await clock.tickAsync(100);
+      assert.deepEqual(ended, ["b timeout@100"]);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+});
+
+describe("OwnTimers (workerd)", () => {
+  /** OwnTimers whose ticks are recorded, closed when `state.closed`. */
+  function ownTimers(clock: Clock) {
+    const ticks: number[] = [];
+    const state = { closed: false };
+    const own = new OwnTimers<number>(
+      (now) => void ticks.push(now),
+      () => state.closed,
+    );
+    return { own, ticks, state, ...waits(clock) };
+  }
+
+  it("ends a timed wait at its deadline through onEnd(w, true)", async () => {
+    await withClock(async (clock) => {
+      const { own, ticks, ended, make } = ownTimers(clock);
+      const { w } = make("a", 300);
+      assert.equal(own.watch(w), true);
+      assert.equal(w.deadline, 300);
+      assert.notEqual(w.timer, undefined);
+      await clock.tickAsync(300);
+      assert.deepEqual(ended, ["a timeout@300"]);
+      assert.deepEqual(ticks, [], "nothing else to run");
+      assert.equal(w.timer, undefined);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("fires every second meanwhile, running tick(now) in the wait's request", async () => {
+    await withClock(async (clock) => {
+      const { own, ticks, ended, make } = ownTimers(clock);
+      own.watch(make("a", 2500).w);
+      await clock.tickAsync(2500);
+      assert.deepEqual(ticks, [1000, 2000]);
+      assert.deepEqual(ended, ["a timeout@2500"]);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("keeps an untimed wait's timer going until the wait settles", async () => {
+    await withClock(async (clock) => {
+      const { own, ticks, ended, make } = ownTimers(clock);
+      const { w } = make("a");
+      assert.equal(own.watch(w), true);
+      await clock.tickAsync(3000);
+      assert.deepEqual(ticks, [1000, 2000, 3000]);
+      assert.equal(clock.countTimers(), 1, "re-armed each time");
+      w.settled = true; // served from another request: its timer stops
+      await clock.tickAsync(1000);
+      assert.deepEqual(ticks, [1000, 2000, 3000]);
+      assert.equal(clock.countTimers(), 0);
+      assert.deepEqual(ended, []);
+    });
+  });
+
+  it("does not re-arm for a wait that its tick served", async () => {
+    await withClock(async (clock) => {
+      const { w } = waits(clock).make("a");
+      const own = new OwnTimers<number>(
+        () => void (w.settled = true),
+        () => false,
+      );
+      own.watch(w);
+      await clock.tickAsync(1000);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("stops once the pool is closed", async () => {
+    await withClock(async (clock) => {
+      const { own, ticks, state, ended, make } = ownTimers(clock);
+      own.watch(make("a", 1500).w);
+      own.watch(make("b").w);
+      state.closed = true;
+      await clock.tickAsync(5000);
+      assert.deepEqual(ticks, []);
+      assert.deepEqual(ended, []);
+      assert.equal(clock.countTimers(), 0);
+    });
+  });
+
+  it("where no timer can be set, rejects a timed wait, keeps an untimed one", async () => {
+    await withClock(async (clock) => {
+      const { own, make } = ownTimers(clock);
+      const a = make("a", 100);
+      assert.equal(withoutTimeout(() => own.watch(a.w)), false);
+      assert.equal(a.w.settled, true);
+      await assert.rejects(a.promise, /no timers in the global scope/);
+      const b = make("b");
+      assert.equal(withoutTimeout(() => own.watch(b.w)), true);
+      assert.equal(b.w.settled, false);
+      assert.equal(b.w.timer, undefined);
     });
   });
 });
