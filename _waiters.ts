@@ -420,13 +420,14 @@ export class Deadlines<T> {
 
   /** Sets the timer for `deadline`. */
   #arm(deadline: number, now: number): void {
-    this.#disarm();
-    this.#armedFor = deadline;
-    // a deadline beyond what a timer holds is set again when it fires
+    // a deadline beyond what a timer holds is set again when it fires; the
+    // new timer first: where none can be set, the one set before stays
     const id = globalThis.setTimeout(
       this.#fire,
       Math.min(MAX_TIMER_DELAY, Math.max(0, deadline - now)),
     );
+    this.#disarm();
+    this.#armedFor = deadline;
     // Deno may run pending microtasks inside its first setTimeout call: if
     // they ended the last timed waiter, or the pool, no timer may outlive it
     if (this.#heap.length === 0 || this.#stopped) {
