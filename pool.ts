@@ -50,6 +50,7 @@ import {
   Watches,
 } from "./_waiters.ts";
 import { Backoff } from "./_backoff.ts";
+import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
 import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
 import { Housekeeper } from "./_housekeeper.ts";
 import { Creation, type CreationSink } from "./_creation.ts";
@@ -151,16 +152,22 @@ export class Pool<T> implements AsyncDisposable {
    * A `get` without timeout or signal waits as a bare resolve function:
    * lending is plain and there is nothing to record (stack, wait time).
    */
-  readonly #bareWaits: boolean;
+  #bareWaits: boolean;
   /** Lending needs nothing beyond counters (no clock, no stack). */
-  readonly #plainLend: boolean;
+  #plainLend: boolean;
   /**
    * A return needs nothing beyond counters: no hook, no clock, no lifetime,
    * not shut down, not above maxSize after a resize.
    */
   #plainReturn = false;
   /** Record last get/ret times (a timing feature needs them). */
-  readonly #timed: boolean;
+  #timed: boolean;
+  /** What the options alone ask of #timed (an observer asks it too). */
+  readonly #timedByConfig: boolean;
+  /** Hears the moments metrics need (see `observe`); none by default. */
+  #observer: PoolObserver | undefined = undefined;
+  /** Shares a limit on objects with other pools (see `limit`). */
+  #limiter: Limiter | undefined = undefined;
 
   // objects
   readonly #entries = new Map<T, Entry<T>>();
@@ -308,7 +315,8 @@ export class Pool<T> implements AsyncDisposable {
         : o.health
         ? 60_000
         : 0);
-    this.#timed = o.maxAvailDelay > 0 || o.maxUsingDelay > 0 ||
+    this.#timed = this.#timedByConfig = o.maxAvailDelay > 0 ||
+      o.maxUsingDelay > 0 ||
       o.maxUsingDelayKill > 0 ||
       (o.check !== undefined && o.checkBypass > 0) || this.#delay > 0;
     this.#plainLend = !this.#timed && !o.captureStacks;
@@ -371,6 +379,7 @@ export class Pool<T> implements AsyncDisposable {
           e,
           this.#captureStacks ? new Error("taken here").stack : undefined,
         );
+        if (this.#observer !== undefined) this.#observer.waited(0);
       }
       return e.lent ??= Promise.resolve(e.obj);
     }
@@ -495,7 +504,9 @@ export class Pool<T> implements AsyncDisposable {
         !this.#watches.ownTimers
       ? new Waiter<T>(resolve)
       : new WatchedWaiter<T>(resolve, timeout, signal, this.#onWaitEnd);
-    if (this.#timeWaits || w.watched) w.since = performance.now();
+    if (this.#timeWaits || w.watched || this.#observer !== undefined) {
+      w.since = performance.now();
+    }
     if (this.#captureStacks) w.stack = new Error("taken here").stack;
     if (this.#idle.length !== 0 && this.#waiters.size === 0) {
       // An idle object, but a getter or check must run first: hand it over
@@ -754,6 +765,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#nusing--;
     if (this.#timed) {
       e.lastRet = now;
+      if (this.#observer !== undefined) this.#observer.used(now - e.lastGet);
       if (e.warned) {
         this.#log.warn(
           `${this.#trace(e)} came back after ${ms(e.lastRet - e.lastGet)}`,
@@ -929,6 +941,9 @@ export class Pool<T> implements AsyncDisposable {
     }
     if (this.#plainGet) {
       this.#settle(w);
+      if (this.#observer !== undefined) {
+        this.#observer.waited(performance.now() - w.since);
+      }
       // resolved before #lend, which may run an overdue housekeeping round
       // that serves newer waiters: their promises must not settle first
       w.resolve(e.obj);
@@ -1010,6 +1025,9 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#handing.delete(w);
     this.#settle(w);
+    if (this.#observer !== undefined) {
+      this.#observer.waited(performance.now() - w.since);
+    }
     w.resolve(e.obj);
     // the round #lend left for now, the waiter being served
     if (this.#timed) this.#overdue(performance.now());
@@ -1115,6 +1133,7 @@ export class Pool<T> implements AsyncDisposable {
       return w.reject(w.signal!.reason);
     }
     this.#ntimeouts++;
+    if (this.#observer !== undefined) this.#observer.timedOut();
     w.reject(
       this.#timedOut(
         `Timed out after ${
@@ -1206,6 +1225,9 @@ export class Pool<T> implements AsyncDisposable {
           (!this.#backoff.pausing() &&
             (total < this.#minSize || this.#waiters.size > coming));
         if (!wanted) break;
+        // a limit shared with other pools (a keyed pool's maxTotal): no
+        // room there, and this pool is woken when there is (see `limit`)
+        if (this.#limiter !== undefined && !this.#limiter.take(this)) break;
         this.#create(owed);
       }
     } finally {
@@ -1257,6 +1279,7 @@ export class Pool<T> implements AsyncDisposable {
     },
     endedLate: () => {
       this.#abandoned--;
+      this.#freed();
       this.#pump();
     },
   };
@@ -1266,6 +1289,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#creating--;
     c.counted = true;
     if (obj === undefined || obj === null) {
+      this.#freed();
       return this.#createFailed(
         c,
         new CreationError(
@@ -1276,6 +1300,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     const known = this.#entries.get(obj);
     if (known !== undefined) {
+      this.#freed();
       return this.#createFailed(
         c,
         new CreationError(
@@ -1289,6 +1314,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#ncreated++;
     if (this.#closed) {
       this.#endCreation(c);
+      this.#freed();
       this.#closeLoose(obj, c.n, "late");
       return this.#checkDrained();
     }
@@ -1334,6 +1360,9 @@ export class Pool<T> implements AsyncDisposable {
   /** A creation succeeded: its object is available. */
   #opened(c: Creation<T>, e: Entry<T>): void {
     this.#endCreation(c);
+    if (this.#observer !== undefined) {
+      this.#observer.created(performance.now() - c.started);
+    }
     // shutdown closed it while its opener ran
     if (e.state === DEAD) return this.#pump();
     if (this.#backoff.failing) {
@@ -1389,6 +1418,7 @@ export class Pool<T> implements AsyncDisposable {
       // given up at createTimeout while fun still runs: it keeps its place
       // toward maxSize until it ends (#creationSink.endedLate)
       if (c.abandoned) this.#abandoned++;
+      else this.#freed();
     }
     const owed = c.owed;
     this.#endCreation(c);
@@ -1459,6 +1489,7 @@ export class Pool<T> implements AsyncDisposable {
       if (--this.#doomed === 0) this.#updatePlainReturn();
     }
     this.#entries.delete(e.obj);
+    this.#freed();
     this.#log.debug(`closing ${this.#trace(e)} (${reason})`);
     this.#closeLoose(e.obj, e.n, reason);
     this.#checkDrained();
@@ -1489,6 +1520,45 @@ export class Pool<T> implements AsyncDisposable {
     }
     idle.length = kept;
     return taken;
+  }
+
+  /** One object (or creation) fewer: a shared limit has room again. */
+  #freed(): void {
+    if (this.#limiter !== undefined) this.#limiter.free();
+  }
+
+  // What a keyed pool and the metrics see of a pool (`_internals.ts`): not
+  // the public API, set here where the private fields are in reach.
+  static {
+    internals.observe = (p, observer) => {
+      const pool = p as Pool<unknown>;
+      pool.#observer = observer;
+      // timing a borrow needs the clock, and no bare wait or plain path
+      pool.#timed = pool.#timedByConfig || observer !== undefined;
+      pool.#plainLend = !pool.#timed && !pool.#captureStacks;
+      pool.#bareWaits = pool.#plainGet && !pool.#timeWaits &&
+        !pool.#captureStacks && !pool.#watches.ownTimers &&
+        observer === undefined;
+      pool.#updatePlainReturn();
+    };
+    internals.limit = (p, limiter) => {
+      (p as Pool<unknown>).#limiter = limiter;
+    };
+    internals.pump = (p) => (p as Pool<unknown>).#pump();
+    internals.oldestIdle = (p) => (p as Pool<unknown>).#idle[0]?.obj;
+    internals.counts = (p) => {
+      const pool = p as Pool<unknown>;
+      return {
+        idle: pool.#idle.length,
+        using: pool.#nusing,
+        busy: pool.#entries.size - pool.#idle.length - pool.#nusing,
+        creating: pool.#creating,
+        waiting: pool.#waiters.size,
+        minSize: pool.#minSize,
+        maxSize: pool.#maxSize,
+        closed: pool.#closed,
+      };
+    };
   }
 
   // ------------------------------------------------------------------ hooks
