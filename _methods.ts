@@ -5,7 +5,7 @@
 // (every context's object shares its class's methods), and cached per slot
 // while the object holds the same function.
 
-import type { Method, Slot } from "./_slots.ts";
+import type { Slot } from "./_slots.ts";
 
 /** Bound the cache so that a dictionary-like object read with ever new keys
  * cannot grow it without limit. */

@@ -282,7 +282,6 @@ describe("Hooks that hang are told when the pool gives up on them", () => {
     const pool = new Pool<Conn>({
       fun: new Backend().fun,
       retter: function (this: unknown, _c: Conn) {
-        // deno-lint-ignore prefer-rest-params
         seen.push(arguments[1]);
       },
     });
