@@ -374,16 +374,22 @@ export class Pool<T> implements AsyncDisposable {
         this.#nusing++;
         this.#nuses++;
         this.#lastLent = e;
-      } else {
-        this.#lend(
-          e,
-          this.#captureStacks ? new Error("taken here").stack : undefined,
-        );
-        if (this.#observer !== undefined) this.#observer.waited(0);
-      }
+      } else this.#lendIdle(e);
       return e.lent ??= Promise.resolve(e.obj);
     }
     return this.#getSlow(options);
+  }
+
+  /**
+   * The fast path's lending when it needs more than counters (a clock, a
+   * stack, an observer): out of `get`, which stays small enough to inline.
+   */
+  #lendIdle(e: Entry<T>): void {
+    this.#lend(
+      e,
+      this.#captureStacks ? new Error("taken here").stack : undefined,
+    );
+    if (this.#observer !== undefined) this.#observer.waited(0);
   }
 
   /**
@@ -440,6 +446,10 @@ export class Pool<T> implements AsyncDisposable {
         return;
       }
     }
+    return this.#retSlow(obj, options);
+  }
+
+  #retSlow(obj: T, options: RetOptions | undefined): void | Promise<void> {
     // refused before anything changes: the object stays lent to its caller
     const how = resolveRetOptions(options);
     return this.#giveBack(
