@@ -4,7 +4,11 @@
 // `Pool`, where its private fields are in reach; nothing here is exported
 // from mod.ts.
 
-/** Hears the moments a pool's metrics are made of, in milliseconds. */
+/**
+ * Hears the moments a pool's metrics are made of, in milliseconds. A
+ * duration the pool could not measure is NaN: a lend or a wait already
+ * under way when the observer was attached, while the pool kept no clock.
+ */
 export interface PoolObserver {
   /** A creation succeeded (fun, then the opener) after `ms`. */
   created(ms: number): void;
@@ -14,6 +18,8 @@ export interface PoolObserver {
   used(ms: number): void;
   /** A get timed out. */
   timedOut(): void;
+  /** The pool's shutdown is over: nothing more will be heard. */
+  closed(): void;
 }
 
 /** A limit on objects shared by several pools (a keyed pool's maxTotal). */
@@ -34,6 +40,8 @@ export interface PoolCounts {
   busy: number;
   creating: number;
   waiting: number;
+  /** Gets that timed out since the pool started (stats' `ntimeouts`). */
+  timeouts: number;
   minSize: number;
   maxSize: number;
   closed: boolean;

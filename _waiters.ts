@@ -30,8 +30,11 @@ export class Waiter<T> {
   seq = 0;
   /** Bare waiters queued before it: those come first (see `WaiterQueue`). */
   bareBefore = 0;
-  /** `performance.now()` at arrival, for deadlines and wait times. */
-  since = 0;
+  /**
+   * `performance.now()` at arrival, for deadlines and wait times; NaN for
+   * a wait that nothing times (a wait time from it is NaN: unknown).
+   */
+  since = NaN;
   /** Set once resolved or rejected: a settled waiter never settles again. */
   settled = false;
   /** Counted in `nwaits` (it queued, or its hand-over had to wait). */

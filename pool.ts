@@ -1544,7 +1544,15 @@ export class Pool<T> implements AsyncDisposable {
       const pool = p as Pool<unknown>;
       pool.#observer = observer;
       // timing a borrow needs the clock, and no bare wait or plain path
-      pool.#timed = pool.#timedByConfig || observer !== undefined;
+      const timed = pool.#timedByConfig || observer !== undefined;
+      if (timed && !pool.#timed) {
+        // lends under way began while no clock was kept: their use is
+        // unknown (NaN), not the time since an older get
+        for (const e of pool.#entries.values()) {
+          if (e.state === USING) e.lastGet = NaN;
+        }
+      }
+      pool.#timed = timed;
       pool.#plainLend = !pool.#timed && !pool.#captureStacks;
       pool.#bareWaits = pool.#plainGet && !pool.#timeWaits &&
         !pool.#captureStacks && !pool.#watches.ownTimers &&
@@ -1564,6 +1572,7 @@ export class Pool<T> implements AsyncDisposable {
         busy: pool.#entries.size - pool.#idle.length - pool.#nusing,
         creating: pool.#creating,
         waiting: pool.#waiters.size,
+        timeouts: pool.#ntimeouts,
         minSize: pool.#minSize,
         maxSize: pool.#maxSize,
         closed: pool.#closed,
@@ -1863,7 +1872,10 @@ export class Pool<T> implements AsyncDisposable {
       n: e.n,
       uses: e.uses,
       age: now - e.created,
-      lastGet: this.#timed && e.uses > 0 ? now - e.lastGet : null,
+      // (NaN: lent before the clock was kept, see internals.observe)
+      lastGet: this.#timed && e.uses > 0 && !Number.isNaN(e.lastGet)
+        ? now - e.lastGet
+        : null,
       lastRet: this.#timed ? now - e.lastRet : null,
     };
     const { stats, tracer } = this.#config;
@@ -2122,6 +2134,7 @@ export class Pool<T> implements AsyncDisposable {
       );
     }
     this.#log.info("shut down");
+    if (this.#observer !== undefined) this.#observer.closed();
   }
 
   #checkDrained(): void {
