@@ -852,6 +852,8 @@ export class Pool<T> implements AsyncDisposable {
     if (w !== undefined) return this.#handTo(e, w, fresh);
     e.state = IDLE;
     this.#idle.push(e);
+    // a shared limit may close it to make room for another pool's waiter
+    if (this.#limiter !== undefined) this.#limiter.idle(e.obj);
   }
 
   /** Whether `ret` may take its fast path (see #plainReturn). */
@@ -1157,6 +1159,7 @@ export class Pool<T> implements AsyncDisposable {
       }`;
     const oldest = this.#creations.values().next().value;
     const cause = this.#backoff.lastError;
+    let limited: string | undefined;
     const why = this.#backoff.failing
       ? `the pool cannot create objects (${counts}): the last creation failed: ${
         message(cause)
@@ -1168,6 +1171,8 @@ export class Pool<T> implements AsyncDisposable {
       } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`
       : this.#nusing === 0 && this.#entries.size !== 0
       ? `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`
+      : (limited = this.#limited()) !== undefined
+      ? `${limited} (${counts})`
       : `${
         this.#nusing === 0 ? "no object could be created" : "objects are lent"
       } (${counts}); give objects back sooner, or raise maxSize or the timeout`;
@@ -1522,6 +1527,17 @@ export class Pool<T> implements AsyncDisposable {
     return taken;
   }
 
+  /**
+   * Why a shared limit keeps this pool from creating, if it does: the pool
+   * is below its own maxSize and the limit says it is full.
+   */
+  #limited(): string | undefined {
+    if (this.#limiter === undefined) return undefined;
+    const total = this.#entries.size + this.#creating + this.#abandoned;
+    if (this.#maxSize !== 0 && total >= this.#maxSize) return undefined;
+    return this.#limiter.blocked();
+  }
+
   /** One object (or creation) fewer: a shared limit has room again. */
   #freed(): void {
     if (this.#limiter !== undefined) this.#limiter.free();
@@ -1553,6 +1569,7 @@ export class Pool<T> implements AsyncDisposable {
         using: pool.#nusing,
         busy: pool.#entries.size - pool.#idle.length - pool.#nusing,
         creating: pool.#creating,
+        opening: pool.#opening,
         waiting: pool.#waiters.size,
         minSize: pool.#minSize,
         maxSize: pool.#maxSize,
