@@ -34,6 +34,13 @@ export interface Limiter {
    */
   idle(obj: unknown): void;
   /**
+   * Whether an object given back to a pool with waiters should rather be
+   * closed, its room going to another pool that has no object at all (so
+   * that a busy pool cannot starve the others). Asked by `#giveBack`;
+   * `ret`'s fast path is not: whoever attaches the limiter asks it there.
+   */
+  yields(): boolean;
+  /**
    * Why the limit keeps a pool below its own maxSize from creating, for a
    * TimeoutError's message; `undefined` when it does not.
    */

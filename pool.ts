@@ -776,6 +776,15 @@ export class Pool<T> implements AsyncDisposable {
       e.state = BUSY;
       return this.#close(e, e.evicted ? "evicted" : "broken");
     }
+    // a limit shared with other pools may give this object's room to a pool
+    // that has no object at all, rather than to this one's next waiter
+    if (
+      this.#limiter !== undefined && this.#waiters.size !== 0 &&
+      this.#limiter.yields()
+    ) {
+      e.state = BUSY;
+      return this.#close(e, "evicted");
+    }
     if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
     e.state = BUSY;
     return this.#giveBackSlow(e, how);
