@@ -430,6 +430,10 @@ class KeyState<K, T> implements Limiter {
     this.#limit!.idle();
   }
 
+  yields(): boolean {
+    return this.#limit!.yields(this);
+  }
+
   blocked(): string | undefined {
     return this.#limit!.blocked();
   }
@@ -704,14 +708,33 @@ export class KeyedPool<K, T> implements AsyncDisposable {
   ret(obj: T, options?: RetOptions): void | Promise<void> {
     const r = this.#records.get(obj);
     if (r === undefined) return this.#foreign(obj, options);
-    const back = r.state.pool.ret(obj, options);
     const limit = this.#limit;
-    if (limit !== undefined) {
-      // when it went idle, for the choice of the oldest; and it may make
-      // room for the line (its key had no one waiting)
-      r.stamp = limit.stamp();
-      if (limit.queued !== 0) limit.idle();
-    }
+    if (limit === undefined) return r.state.pool.ret(obj, options);
+    // when it went idle, for the choice of the oldest
+    r.stamp = limit.stamp();
+    if (limit.queued === 0) return r.state.pool.ret(obj, options);
+    return this.#retInLine(r.state, obj, options, limit);
+  }
+
+  /**
+   * A return while requests wait in line (under maxTotal): to its key's
+   * next waiter, unless a key holding nothing takes its room (`yields`:
+   * the pool asks it itself on every other way back, not on ret's fast
+   * path); or idle, perhaps closed for the line.
+   */
+  #retInLine(
+    s: KeyState<K, T>,
+    obj: T,
+    options: RetOptions | undefined,
+    limit: SharedLimit<KeyState<K, T>>,
+  ): void | Promise<void> {
+    // refused before anything changes, as the pool's own ret
+    const how = resolveRetOptions(options);
+    if (
+      how !== 2 && internals.counts(s.pool).waiting !== 0 && limit.yields(s)
+    ) s.pool.evict(obj);
+    const back = s.pool.ret(obj, options);
+    limit.idle();
     return back;
   }
 

@@ -564,6 +564,70 @@ describe("KeyedPool: maxTotal", () => {
     await pool.shutdown();
   });
 
+  it("a busy key at its maxSize yields a returned object to a key that holds nothing", async () => {
+    const { pool, b } = make({ maxTotal: 2, maxSize: 2 });
+    const a1 = await pool.get("a");
+    let release!: () => void;
+    const working = pool.use("a", () => new Promise<void>((r) => release = r));
+    await flush();
+    // a's own waiters: a is at its maxSize, they wait for its objects
+    const mine = [track(pool.get("a")), track(pool.get("a"))];
+    const other = track(pool.get("b"));
+    await flush();
+    assert.equal(pool.stats().nqueued, 1, "b waits in line");
+    // a1 comes back: b holds nothing, so a1 is closed for b's sake
+    pool.ret(a1);
+    await flush();
+    assert.equal(a1.closed, 1);
+    assert.equal((other.value as Obj).key, "b", "b served");
+    assert.equal(
+      mine[0].settled,
+      false,
+      "a's waiter waits for a's other object",
+    );
+    // the end of a use() gives way too? no: no one starves now, so a's
+    // object serves a's own waiter
+    release();
+    await working;
+    await flush();
+    assert.equal((mine[0].value as Obj).key, "a");
+    pool.ret(other.value as Obj); // b has no waiter: idle, closed for a
+    await flush();
+    assert.equal((mine[1].value as Obj).key, "a");
+    pool.ret(mine[0].value as Obj);
+    pool.ret(mine[1].value as Obj);
+    assert.equal(b.peak, 2);
+    await pool.shutdown();
+  });
+
+  it("a use() that ends gives its object's room to a key that holds nothing", async () => {
+    const { pool } = make({ maxTotal: 1 });
+    let release!: () => void;
+    const working = pool.use("a", () => new Promise<void>((r) => release = r));
+    await flush();
+    const mine = track(pool.get("a"));
+    const other = track(pool.get("b"));
+    await flush();
+    // a's waiter came first: a's place in line is ahead of b's
+    release();
+    await working;
+    await flush();
+    assert.equal((mine.value as Obj).key, "a", "a's waiter, first in line");
+    assert.equal(other.settled, false);
+    // now b starves, and a's next waiter came after it
+    const again = track(pool.get("a"));
+    await flush();
+    pool.ret(mine.value as Obj);
+    await flush();
+    assert.equal((other.value as Obj).key, "b", "b, ahead of a's later waiter");
+    assert.equal(again.settled, false);
+    pool.ret(other.value as Obj);
+    await flush();
+    assert.equal((again.value as Obj).key, "a");
+    pool.ret(again.value as Obj);
+    await pool.shutdown();
+  });
+
   it("a request in line ends at its timeout, or its signal, and leaves the line", async () => {
     await withClock(async (clock) => {
       const { pool } = make({ maxTotal: 1 });
