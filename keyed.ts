@@ -234,7 +234,10 @@ export interface KeyedPoolOptions<K, T> extends KeyOptions {
    * whose closer still runs; `0` for no limit. When it is reached and a key
    * with no idle object needs one, the oldest idle object of another key is
    * closed to make room; when none is idle, the request waits in one line
-   * across keys, first come, first served, within its timeout and signal.
+   * across keys, first come, first served, within its timeout and signal
+   * (a key holding no object at all goes first, and an object coming back
+   * to a busy key is closed for it). A key's returned objects otherwise
+   * serve its own waiters.
    * @default {0}
    */
   maxTotal?: number;
@@ -499,9 +502,11 @@ let keyedCount = 0;
  * broken returns, strict options on every call; the hooks receive the key.
  * Under `maxTotal`, a key with no idle object that needs one closes the
  * oldest idle object of another key to make room; when none is idle, its
- * request waits in one line across keys, first come, first served. A key's
- * own returned objects serve its own waiters first (give each key a
- * `maxSize` so that one busy key cannot hold every slot).
+ * request waits in one line across keys, first come, first served, except
+ * that a key holding no object at all goes first: an object coming back to
+ * a busy key is then closed to make room for it, so that no key starves
+ * while others are busy. Otherwise a key's returned objects serve its own
+ * waiters (no close and reopen).
  *
  * @typeParam K The type of the keys (compared as `Map` keys are).
  * @typeParam T The type of the pooled objects.

@@ -902,6 +902,18 @@ describe("KeyedPool: keys that come and go", () => {
   });
 });
 
+describe("KeyedPool: examples", () => {
+  it("examples/keyed/hosts.ts: sockets per host, never more than maxTotal", async () => {
+    const { main } = await import("../examples/keyed/hosts.ts");
+    const figures = await main(30);
+    assert.equal(figures.answered, 30);
+    assert.ok(
+      figures.peakSocketsAcrossHosts <= 4,
+      `${figures.peakSocketsAcrossHosts} sockets at once`,
+    );
+  });
+});
+
 describe("KeyedPool: shutdown", () => {
   it("closes every object of every key exactly once, waiting for lent ones", async () => {
     await withClock(async (clock) => {
