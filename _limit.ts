@@ -16,11 +16,14 @@
 //   closed (`evict`), the oldest by a stamp the owner gives each object
 //   when it goes idle;
 // - while a pool starves, an object given back to a pool with waiters of
-//   its own is closed rather than handed to them (`yields`), unless that
-//   pool has a place in line ahead of the starving one (its waiter came
-//   first): a busy pool at its own maxSize cannot keep every slot while
-//   another waits with nothing. Otherwise a pool's returned objects serve
-//   its own waiters first: no close and reopen.
+//   its own that holds more than this one is closed rather than handed to
+//   them (`yields`), unless that pool has a place in line ahead of the
+//   starving one (its waiter came first): a busy pool cannot keep many
+//   slots while another waits with nothing. Otherwise a pool's returned
+//   objects serve its own waiters first: no close and reopen. (A busy pool
+//   keeps its last object: with more busy pools than slots, giving it away
+//   would only trade one starving pool for another, a reconnection per
+//   request.)
 //
 // Every decision is taken on a clean stack, in a microtask (`#drain`): the
 // limiter is called from inside a pool's own work (a destroy, a pump), and
@@ -214,25 +217,29 @@ export class SharedLimit<M extends Member> {
 
   /**
    * Whether an object given back to `m`, whose pool has waiters, should be
-   * closed instead: another member starves (a live request of it waits,
-   * and it holds nothing), and `m` has no place in line ahead of it (then
-   * its own waiter came first, and gets the object). When not, the object
-   * serves `m`'s oldest waiter: `m` keeps the places its other waiters
-   * still need, its later ones.
+   * closed instead: `m` holds more than this one, another member starves
+   * (a live request of it waits, and it holds nothing), and `m` has no
+   * place in line ahead of it (then its own waiter came first, and gets
+   * the object). When not, the object serves `m`'s oldest waiter: `m`
+   * keeps the places its other waiters still need, its later ones.
    */
   yields(m: M): boolean {
     const line = this.#line;
     const mine = m.tickets === 0 ? -1 : line.indexOf(m);
-    for (const s of this.#starving) {
-      if (s === m) continue;
-      if (mine !== -1 && mine < line.indexOf(s)) break;
-      if (this.#wants(s)) {
-        this.madeRoom++;
-        return true;
+    // (a member keeps one object: giving its last away would only trade
+    // one starving member for another, with a close and a reopen each time)
+    if (m.slots >= 2) {
+      for (const s of this.#starving) {
+        if (s === m) continue;
+        if (mine !== -1 && mine < line.indexOf(s)) break;
+        if (this.#wants(s)) {
+          this.madeRoom++;
+          return true;
+        }
+        // its requests left: it is not starving (its places are dropped
+        // when reached)
+        this.#starving.delete(s);
       }
-      // its requests left: it is not starving (its places are dropped
-      // when reached)
-      this.#starving.delete(s);
     }
     // the object serves `m`'s oldest waiter: its places are those its
     // other waiters still need

@@ -236,8 +236,8 @@ export interface KeyedPoolOptions<K, T> extends KeyOptions {
    * closed to make room; when none is idle, the request waits in one line
    * across keys, first come, first served, within its timeout and signal
    * (a key holding no object at all goes first, and an object coming back
-   * to a busy key is closed for it). A key's returned objects otherwise
-   * serve its own waiters.
+   * to a busy key that holds more than one is closed for it). A key's
+   * returned objects otherwise serve its own waiters.
    * @default {0}
    */
   maxTotal?: number;
@@ -504,9 +504,9 @@ let keyedCount = 0;
  * oldest idle object of another key to make room; when none is idle, its
  * request waits in one line across keys, first come, first served, except
  * that a key holding no object at all goes first: an object coming back to
- * a busy key is then closed to make room for it, so that no key starves
- * while others are busy. Otherwise a key's returned objects serve its own
- * waiters (no close and reopen).
+ * a busy key that holds more than one is then closed to make room for it,
+ * so that no key starves while a few busy ones hold every slot. Otherwise
+ * a key's returned objects serve its own waiters (no close and reopen).
  *
  * @typeParam K The type of the keys (compared as `Map` keys are).
  * @typeParam T The type of the pooled objects.

@@ -601,30 +601,55 @@ describe("KeyedPool: maxTotal", () => {
   });
 
   it("a use() that ends gives its object's room to a key that holds nothing", async () => {
-    const { pool } = make({ maxTotal: 1 });
-    let release!: () => void;
-    const working = pool.use("a", () => new Promise<void>((r) => release = r));
+    const { pool } = make({ maxTotal: 2 });
+    const release: (() => void)[] = [];
+    const working = [0, 1].map(() =>
+      pool.use("a", () => new Promise<void>((r) => release.push(r)))
+    );
     await flush();
     const mine = track(pool.get("a"));
     const other = track(pool.get("b"));
     await flush();
     // a's waiter came first: a's place in line is ahead of b's
-    release();
-    await working;
+    release[0]();
+    await working[0];
     await flush();
     assert.equal((mine.value as Obj).key, "a", "a's waiter, first in line");
     assert.equal(other.settled, false);
     // now b starves, and a's next waiter came after it
     const again = track(pool.get("a"));
     await flush();
-    pool.ret(mine.value as Obj);
+    release[1]();
+    await working[1];
     await flush();
     assert.equal((other.value as Obj).key, "b", "b, ahead of a's later waiter");
     assert.equal(again.settled, false);
-    pool.ret(other.value as Obj);
+    // a keeps its last object: it serves a's own waiter, b holding one now
+    pool.ret(mine.value as Obj);
     await flush();
     assert.equal((again.value as Obj).key, "a");
     pool.ret(again.value as Obj);
+    pool.ret(other.value as Obj);
+    assert.equal(pool.stats().nmadeRoom, 1);
+    await pool.shutdown();
+  });
+
+  it("a busy key keeps its last object (more busy keys than room: no reconnection per request)", async () => {
+    const { pool, b } = make({ maxTotal: 1 });
+    const held = await pool.get("a");
+    const mine = track(pool.get("a"));
+    const other = track(pool.get("b"));
+    await flush();
+    pool.ret(held);
+    await flush();
+    assert.equal(mine.value, held, "a's own waiter gets a's only object");
+    assert.equal(other.settled, false);
+    pool.ret(held); // a has no waiter now: idle, closed for b
+    await flush();
+    assert.equal((other.value as Obj).key, "b");
+    assert.equal(held.closed, 1);
+    pool.ret(other.value as Obj);
+    assert.equal(b.made.length, 2);
     await pool.shutdown();
   });
 
