@@ -31,6 +31,26 @@ export interface Limiter {
   take(pool: object): boolean;
   /** A slot a pool held (an object or a creation) is free again. */
   free(): void;
+  /**
+   * An object went idle through the pool's own work (a return through
+   * `#giveBack`, a creation no waiter took, a health round): the limiter
+   * may close it to make room for another pool. `ret`'s fast path, which
+   * puts an object back with nothing to run, does not call this: whoever
+   * attaches a limiter calls `ret` itself and sees those returns.
+   */
+  idle(obj: unknown): void;
+  /**
+   * Whether an object given back to a pool with waiters should rather be
+   * closed, its room going to another pool that has no object at all (so
+   * that a busy pool cannot starve the others). Asked by `#giveBack`;
+   * `ret`'s fast path is not: whoever attaches the limiter asks it there.
+   */
+  yields(): boolean;
+  /**
+   * Why the limit keeps a pool below its own maxSize from creating, for a
+   * TimeoutError's message; `undefined` when it does not.
+   */
+  blocked(): string | undefined;
 }
 
 /** A pool's counts now, cheap to read. */
@@ -39,6 +59,8 @@ export interface PoolCounts {
   using: number;
   busy: number;
   creating: number;
+  /** Created objects whose async opener still runs. */
+  opening: number;
   waiting: number;
   /** Gets that timed out since the pool started (stats' `ntimeouts`). */
   timeouts: number;

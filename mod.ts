@@ -10,6 +10,9 @@
  *   held-too-long warnings and kills, creation back-off that rides out
  *   backend outages, and nine hooks. Zero dependencies, Web-standard APIs
  *   only: Deno, Bun, Node, browsers and edge runtimes.
+ * - {@linkcode KeyedPool} keeps one pool per key (a tenant's database, a
+ *   host), made on first use and closed once idle, under one limit on
+ *   objects across keys.
  * - {@linkcode Proxy} is a reference you can export at start-up and set
  *   later; every property access and call is forwarded to the object set
  *   then, or to a per-task object taken from a pool.
@@ -45,6 +48,16 @@ export {
   TimeoutError,
 } from "./errors.ts";
 export type { Logger, LogLevel } from "./logger.ts";
+export {
+  type KeyedCheckHook,
+  type KeyedHook,
+  KeyedPool,
+  type KeyedPoolOptions,
+  type KeyedPoolStats,
+  type KeyedPoolTotals,
+  type KeyOptions,
+  type KeyStats,
+} from "./keyed.ts";
 export { Lease } from "./lease.ts";
 export {
   type CheckHook,

@@ -786,6 +786,15 @@ export class Pool<T> implements AsyncDisposable {
       e.state = BUSY;
       return this.#close(e, e.evicted ? "evicted" : "broken");
     }
+    // a limit shared with other pools may give this object's room to a pool
+    // that has no object at all, rather than to this one's next waiter
+    if (
+      this.#limiter !== undefined && this.#waiters.size !== 0 &&
+      this.#limiter.yields()
+    ) {
+      e.state = BUSY;
+      return this.#close(e, "evicted");
+    }
     if (this.#plainRet && how === NORMAL) return this.#makeAvailable(e);
     e.state = BUSY;
     return this.#giveBackSlow(e, how);
@@ -862,6 +871,8 @@ export class Pool<T> implements AsyncDisposable {
     if (w !== undefined) return this.#handTo(e, w, fresh);
     e.state = IDLE;
     this.#idle.push(e);
+    // a shared limit may close it to make room for another pool's waiter
+    if (this.#limiter !== undefined) this.#limiter.idle(e.obj);
   }
 
   /** Whether `ret` may take its fast path (see #plainReturn). */
@@ -1167,6 +1178,7 @@ export class Pool<T> implements AsyncDisposable {
       }`;
     const oldest = this.#creations.values().next().value;
     const cause = this.#backoff.lastError;
+    let limited: string | undefined;
     const why = this.#backoff.failing
       ? `the pool cannot create objects (${counts}): the last creation failed: ${
         message(cause)
@@ -1178,6 +1190,8 @@ export class Pool<T> implements AsyncDisposable {
       } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`
       : this.#nusing === 0 && this.#entries.size !== 0
       ? `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`
+      : (limited = this.#limited()) !== undefined
+      ? `${limited} (${counts})`
       : `${
         this.#nusing === 0 ? "no object could be created" : "objects are lent"
       } (${counts}); give objects back sooner, or raise maxSize or the timeout`;
@@ -1532,6 +1546,17 @@ export class Pool<T> implements AsyncDisposable {
     return taken;
   }
 
+  /**
+   * Why a shared limit keeps this pool from creating, if it does: the pool
+   * is below its own maxSize and the limit says it is full.
+   */
+  #limited(): string | undefined {
+    if (this.#limiter === undefined) return undefined;
+    const total = this.#entries.size + this.#creating + this.#abandoned;
+    if (this.#maxSize !== 0 && total >= this.#maxSize) return undefined;
+    return this.#limiter.blocked();
+  }
+
   /** One object (or creation) fewer: a shared limit has room again. */
   #freed(): void {
     if (this.#limiter !== undefined) this.#limiter.free();
@@ -1571,6 +1596,7 @@ export class Pool<T> implements AsyncDisposable {
         using: pool.#nusing,
         busy: pool.#entries.size - pool.#idle.length - pool.#nusing,
         creating: pool.#creating,
+        opening: pool.#opening,
         waiting: pool.#waiters.size,
         timeouts: pool.#ntimeouts,
         minSize: pool.#minSize,

@@ -49,7 +49,10 @@ export interface ClosedByReason {
    * the creation failed.
    */
   opener: number;
-  /** Reported dead with `evict()` (at once if idle, else when back). */
+  /**
+   * Reported dead with `evict()` (at once if idle, else when back), or
+   * closed to make room for another key under a keyed pool's `maxTotal`.
+   */
   evicted: number;
   /** Closed by `shutdown()`. */
   shutdown: number;

@@ -11,7 +11,7 @@
 // The peers are passed in, as the runtimes import them differently (Deno with
 // `npm:` specifiers, Bun and Node by bare name).
 
-import { Pool } from "../mod.ts";
+import { KeyedPool, Pool } from "../mod.ts";
 import {
   abortFloor,
   ContendedFloor,
@@ -679,6 +679,129 @@ function cancelTimeoutCases(): Case[] {
   ];
 }
 
+// ----------------------------------- keyed: get/ret over KEYS keys (×K)
+
+// Each key has an idle object: a get for key i (round robin) finds it. The
+// keyed pool against a hand-made Map of pools (the caller keeps the pool to
+// give the object back) and against one plain Pool (no key at all).
+
+/** Keys in the keyed cases. */
+export const KEYS = 10;
+const KEY_NAMES = Array.from({ length: KEYS }, (_, i) => `tenant-${i}`);
+
+async function keyedSequential(
+  pool: KeyedPool<string, Obj>,
+  k: number,
+): Promise<void> {
+  for (let i = 0; i < k; i++) {
+    const obj = await pool.get(KEY_NAMES[i % KEYS]);
+    sink = obj.n;
+    pool.ret(obj);
+  }
+}
+
+// (its own copy for the maxTotal case: see the top)
+async function keyedTotalSequential(
+  pool: KeyedPool<string, Obj>,
+  k: number,
+): Promise<void> {
+  for (let i = 0; i < k; i++) {
+    const obj = await pool.get(KEY_NAMES[i % KEYS]);
+    sink = obj.n;
+    pool.ret(obj);
+  }
+}
+
+async function mapSequential(
+  pools: Map<string, Pool<Obj>>,
+  k: number,
+): Promise<void> {
+  for (let i = 0; i < k; i++) {
+    const pool = pools.get(KEY_NAMES[i % KEYS])!;
+    const obj = await pool.get();
+    sink = obj.n;
+    pool.ret(obj);
+  }
+}
+
+async function plainSequential(pool: Pool<Obj>, k: number): Promise<void> {
+  for (let i = 0; i < k; i++) {
+    const obj = await pool.get();
+    sink = obj.n;
+    pool.ret(obj);
+  }
+}
+
+async function newKeyed(maxTotal: number): Promise<KeyedPool<string, Obj>> {
+  const pool = new KeyedPool<string, Obj>({
+    fun: (_key, n) => ({ n }),
+    maxTotal,
+    logLevel: "error",
+  });
+  // an idle object per key
+  for (const key of KEY_NAMES) pool.ret(await pool.get(key));
+  return pool;
+}
+
+function keyedCases(k: number): Case[] {
+  const group = `keyed get/ret, ${KEYS} keys, an idle object each (×${k})`;
+  return [
+    {
+      group,
+      name: "plain Pool (no key)",
+      baseline: true,
+      ops: k,
+      async setup() {
+        const pool = await newPool(KEYS);
+        return {
+          run: () => plainSequential(pool, k),
+          close: () => pool.shutdown(),
+        };
+      },
+    },
+    {
+      group,
+      name: "Map of pools (by hand)",
+      ops: k,
+      async setup() {
+        const pools = new Map<string, Pool<Obj>>();
+        for (const key of KEY_NAMES) pools.set(key, await newPool(1));
+        return {
+          run: () => mapSequential(pools, k),
+          close: () =>
+            Promise.all([...pools.values()].map((p) => p.shutdown())).then(
+              noop,
+            ),
+        };
+      },
+    },
+    {
+      group,
+      name: "KeyedPool",
+      ops: k,
+      async setup() {
+        const pool = await newKeyed(0);
+        return {
+          run: () => keyedSequential(pool, k),
+          close: () => pool.shutdown(),
+        };
+      },
+    },
+    {
+      group,
+      name: `KeyedPool, maxTotal ${KEYS}`,
+      ops: k,
+      async setup() {
+        const pool = await newKeyed(KEYS);
+        return {
+          run: () => keyedTotalSequential(pool, k),
+          close: () => pool.shutdown(),
+        };
+      },
+    },
+  ];
+}
+
 // ---------------------------------------------------------------- the cases
 
 /** Every Pool case, in running order. */
@@ -901,6 +1024,9 @@ export function poolCases(peers: Peers): Case[] {
         };
       },
     },
+
+    // -- keyed: a Map lookup more than a plain pool
+    ...keyedCases(K),
 
     // -- scale
     ...scaleCases(),

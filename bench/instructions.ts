@@ -13,8 +13,11 @@
 // - wait: a `get()` that must wait, served by the `ret` of the holder;
 // - wait-timeout: the same with `get({ timeout })`;
 // - proxy-read, proxy-call: a property read and a method call through a
-//   Proxy set with an object.
-import { Pool, Proxy } from "../mod.ts";
+//   Proxy set with an object;
+// - keyed, keyed-total, keyed-map: `await get(key); ret(obj)` over 10 keys
+//   with an idle object each (round robin): a KeyedPool, the same with
+//   maxTotal 10, and a hand-made Map of pools (the caller keeps the pool).
+import { KeyedPool, Pool, Proxy } from "../mod.ts";
 
 interface Obj {
   n: number;
@@ -90,6 +93,35 @@ function proxyCall(k: number): void {
   for (let i = 0; i < k; i++) sink += p.inc(i);
 }
 
+const KEYS = Array.from({ length: 10 }, (_, i) => `tenant-${i}`);
+
+async function keyed(maxTotal: number, k: number): Promise<void> {
+  const pool = new KeyedPool<string, Obj>({
+    fun: (_key, n) => ({ n }),
+    maxTotal,
+    logLevel: "error",
+  });
+  for (const key of KEYS) pool.ret(await pool.get(key));
+  for (let i = 0; i < k; i++) {
+    const obj = await pool.get(KEYS[i % 10]);
+    sink += obj.n;
+    pool.ret(obj);
+  }
+  await pool.shutdown();
+}
+
+async function keyedMap(k: number): Promise<void> {
+  const pools = new Map<string, Pool<Obj>>();
+  for (const key of KEYS) pools.set(key, await newPool(1));
+  for (let i = 0; i < k; i++) {
+    const p = pools.get(KEYS[i % 10])!;
+    const obj = await p.get();
+    sink += obj.n;
+    p.ret(obj);
+  }
+  for (const p of pools.values()) await p.shutdown();
+}
+
 const [name, count] = [process.argv[2], Number(process.argv[3] ?? "1000")];
 const pool = await newPool(name === "wait" || name === "wait-timeout" ? 1 : 10);
 switch (name) {
@@ -110,6 +142,15 @@ switch (name) {
     break;
   case "wait-timeout":
     await wait(pool, count, true);
+    break;
+  case "keyed":
+    await keyed(0, count);
+    break;
+  case "keyed-total":
+    await keyed(10, count);
+    break;
+  case "keyed-map":
+    await keyedMap(count);
     break;
   default:
     throw new Error(`unknown case ${name}`);

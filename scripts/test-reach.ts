@@ -68,6 +68,39 @@ const RUNNERS: Record<string, (dir: string) => Promise<Outcome>> = {
   chromium: runChromium,
 };
 
+/**
+ * A KeyedPool made at module scope (maxTotal 2, keyIdleTimeout 50 ms), used
+ * by successive requests: keys a and b, then a new key every 60 ms; where
+ * no timer runs between requests, idle keys are swept as new ones open, so
+ * a and b must be gone after three more, and the limit held throughout.
+ */
+async function keyedCheck(
+  get: (path: string) => Promise<unknown>,
+): Promise<Note> {
+  interface Seen {
+    got: string;
+    nkeys: number;
+    nkeysExpired: number;
+    ntotal: number;
+    nmadeRoom: number;
+    closed: string;
+  }
+  const seen: Seen[] = [];
+  for (const key of ["a", "b", "c", "d", "e", "f"]) {
+    if (seen.length >= 2) await sleep(60);
+    seen.push(await get(`/keyed?key=${key}`) as Seen);
+  }
+  const last = seen[seen.length - 1];
+  const ok = seen.every((s, i) => s.got === "abcdef"[i] && s.ntotal <= 2) &&
+    last.nkeysExpired >= 2 && last.closed.startsWith("a,b");
+  return {
+    name: "keyed pool at module scope: limit across requests, idle keys go",
+    ok,
+    value:
+      `after keys a-f: nkeys ${last.nkeys}, nkeysExpired ${last.nkeysExpired}, ntotal ${last.ntotal} (maxTotal 2), nmadeRoom ${last.nmadeRoom}, closed ${last.closed}`,
+  };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -391,6 +424,7 @@ async function runWorkerd(dir: string): Promise<Outcome> {
     notes.push(await get("http", "/global", 5000) as Note);
     await get("http", "/lifetime/start", 5000);
     notes.push(await get("http", "/lifetime/check", 5000) as Note);
+    notes.push(await keyedCheck((path) => get("http", path, 5000)));
     for (const socket of sockets) {
       notes.push(...await sharedChecks(socket, get, () => output));
     }

@@ -470,8 +470,11 @@ export class PgServer {
  * server's user, `initdb` with trust auth, loopback only on a free port,
  * durability off. Cleaned up by {@linkcode PgServer.destroy} (and at process
  * exit if that was forgotten). On failure, nothing is left behind.
+ * `maxConnections` sets max_connections (default 100).
  */
-export async function startPg(): Promise<PgServer> {
+export async function startPg(
+  options: { maxConnections?: number } = {},
+): Promise<PgServer> {
   const why = pgUnavailable();
   if (why !== undefined) throw new Error(`Cannot start PostgreSQL: ${why}`);
   const bins = findPgBinaries()!;
@@ -516,7 +519,7 @@ export async function startPg(): Promise<PgServer> {
         "listen_addresses = '127.0.0.1'",
         `port = ${port}`,
         "unix_socket_directories = ''", // TCP only: no socket path limits
-        "max_connections = 100",
+        `max_connections = ${options.maxConnections ?? 100}`,
         "shared_buffers = 16MB",
         "fsync = off",
         "synchronous_commit = off",

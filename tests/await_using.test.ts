@@ -6,7 +6,7 @@
 // test file runs there too (scripts/test-all.sh, NODE22_SKIP).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Pool, PoolError } from "../mod.ts";
+import { KeyedPool, Pool, PoolError } from "../mod.ts";
 import { Backend, type Conn } from "./_helpers.ts";
 
 describe("await using: leases", () => {
@@ -91,5 +91,26 @@ describe("await using: the pool", () => {
     assert.equal(b.created[0].closed, 1);
     assert.equal(seen!.stats().shutdown, true);
     assert.equal(seen!.stats().closedBy.shutdown, 1);
+  });
+});
+
+describe("await using: a keyed pool", () => {
+  it("shuts every key down at the end of its scope, after a key's lease", async () => {
+    const closed: string[] = [];
+    let seen: KeyedPool<string, { key: string }> | undefined;
+    {
+      await using pool = new KeyedPool({
+        fun: (key: string) => ({ key }),
+        closer: (o) => void closed.push(o.key),
+      });
+      seen = pool;
+      await pool.use("a", () => {});
+      await using lease = await pool.lease("b");
+      assert.equal(lease.obj.key, "b");
+      assert.equal(pool.stats().total.nusing, 1);
+    }
+    assert.deepEqual(closed.sort(), ["a", "b"]);
+    assert.equal(seen.stats().shutdown, true);
+    await assert.rejects(seen.get("a"), PoolError);
   });
 });

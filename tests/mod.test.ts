@@ -18,6 +18,7 @@ describe("mod.ts", () => {
         "CreationError",
         "OverloadError",
         "Lease",
+        "KeyedPool",
         "ProxyContext",
         "POOL_OPTION_NAMES",
       ]

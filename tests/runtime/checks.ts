@@ -8,6 +8,7 @@
 
 import {
   CreationError,
+  KeyedPool,
   Pool,
   PoolError,
   Proxy,
@@ -405,6 +406,44 @@ const checks: [string, Check][] = [
     );
     equal(s.nobjs, 1, "idle objects above minSize recycled");
     equal(s.hkErrors, 0, "hkErrors");
+    await pool.shutdown();
+  }],
+
+  ["keyed pool: maxTotal across keys, a line, keys that go", async (note) => {
+    const closed: string[] = [];
+    const pool = new KeyedPool({
+      fun: (key: string, n) => ({ key, n }),
+      closer: (o) => void closed.push(o.key),
+      maxTotal: 1,
+      keyIdleTimeout: 40,
+    });
+    equal(await pool.use("a", (o) => o.key), "a", "key a's object");
+    // key b: a's idle object is closed to make room
+    const b = await pool.get("b");
+    equal(b.key, "b", "key b's object");
+    equal(closed.join(","), "a", "a's idle object made room");
+    // key c: nothing idle, it waits in line, and gets b's room when back
+    const waiting = pool.get("c", { timeout: 5000 });
+    const timedOut = rejection(pool.get("d", { timeout: 20 }));
+    await sleep(5);
+    equal(pool.stats().nqueued, 2, "two requests in line");
+    const err = await timedOut;
+    assert(err instanceof TimeoutError, `TimeoutError, got ${describe(err)}`);
+    assert(
+      /maxTotal \(1\)/.test((err as Error).message),
+      `says why: ${(err as Error).message}`,
+    );
+    pool.ret(b);
+    const c = await waiting;
+    equal(c.key, "c", "the line is served");
+    pool.ret(c);
+    equal(pool.stats().ntotal, 1, "never more than maxTotal");
+    // idle keys go within 1.5 × keyIdleTimeout, their objects closed
+    const since = Date.now();
+    for (let i = 0; i < 100 && pool.stats().nkeys > 0; i++) await sleep(10);
+    note(`keys gone after ${Date.now() - since} ms (keyIdleTimeout 40)`);
+    equal(pool.stats().nkeys, 0, "idle keys went");
+    equal(closed.sort().join(","), "a,b,c", "every object closed once");
     await pool.shutdown();
   }],
 

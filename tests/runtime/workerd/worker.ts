@@ -13,8 +13,11 @@
 //   a pool with housekeeping can be created at module scope (where workerd
 //   refuses timers). Both answer `ok`; `/env` lists the Node globals present
 //   (with nodejs_compat, or not).
+// - `/keyed?key=k` uses key k of a KeyedPool made at module scope (no timer
+//   may be set there, so its idle keys are swept when new keys open): the
+//   runner uses a few keys across requests, and sees idle ones go.
 
-import { Pool } from "../../../mod.ts";
+import { KeyedPool, Pool } from "../../../mod.ts";
 import { runChecks } from "../checks.ts";
 
 /** What the notes routes answer. */
@@ -37,6 +40,34 @@ try {
 }
 
 let lifetimePool: Pool<{ n: number }> | undefined;
+
+// module scope: its sweep of idle keys cannot have a timer here
+const keyedClosed: string[] = [];
+const keyedPool = new KeyedPool({
+  fun: (key: string, n) => ({ key, n }),
+  closer: (o) => void keyedClosed.push(o.key),
+  maxTotal: 2,
+  keyIdleTimeout: 50,
+  name: "shared-keyed",
+});
+
+/** `/keyed?key=k`: one use of key k, and the keyed pool's counts after it. */
+async function keyedRoute(url: URL): Promise<unknown> {
+  const key = url.searchParams.get("key") ?? "";
+  const got = await keyedPool.use(key, async (o) => {
+    await sleep(2);
+    return o.key;
+  });
+  const s = keyedPool.stats();
+  return {
+    got,
+    nkeys: s.nkeys,
+    nkeysExpired: s.nkeysExpired,
+    ntotal: s.ntotal,
+    nmadeRoom: s.nmadeRoom,
+    closed: keyedClosed.join(","),
+  };
+}
 
 // Shared by every request, made at module scope (no timer may be set here):
 // one object each, so that concurrent requests wait for each other; one pool
@@ -188,6 +219,8 @@ export default {
       case "/shared/get":
       case "/shared/stats":
         return json(await sharedRoute(url));
+      case "/keyed":
+        return json(await keyedRoute(url));
       case "/lifetime/start":
         return json(await lifetimeStart());
       case "/lifetime/check":
