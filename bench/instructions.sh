@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node=${NODE:-node_modules/.bin/node}
-cases=${*:-uncontended tasks100 wait wait-timeout proxy-read proxy-call keyed-map keyed keyed-total}
+cases=${*:-uncontended tasks100 wait wait-timeout use use-async proxy-read proxy-call keyed-map keyed keyed-total}
 small=${SMALL:-20000}
 large=${LARGE:-220000}
 count() { # case, iterations → instructions

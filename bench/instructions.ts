@@ -12,6 +12,8 @@
 //   await, ret);
 // - wait: a `get()` that must wait, served by the `ret` of the holder;
 // - wait-timeout: the same with `get({ timeout })`;
+// - use, use-async: `await pool.use(fn)` on a pool of 10, with a sync and
+//   an async callback;
 // - proxy-read, proxy-call: a property read and a method call through a
 //   Proxy set with an object;
 // - keyed, keyed-total, keyed-map: `await get(key); ret(obj)` over 10 keys
@@ -57,6 +59,17 @@ async function tasks100(pool: Pool<Obj>, rounds: number): Promise<void> {
     for (let i = 0; i < 100; i++) all[i] = task(pool);
     await Promise.all(all);
   }
+}
+
+async function use(pool: Pool<Obj>, k: number, async: boolean): Promise<void> {
+  const sync = (obj: Obj) => {
+    sink += obj.n;
+  };
+  const later = async (obj: Obj) => {
+    sink += obj.n;
+  };
+  const fn = async ? later : sync;
+  for (let i = 0; i < k; i++) await pool.use(fn);
 }
 
 const TIMEOUT = { timeout: 60_000 };
@@ -133,6 +146,12 @@ switch (name) {
     break;
   case "uncontended":
     await uncontended(pool, count);
+    break;
+  case "use":
+    await use(pool, count, false);
+    break;
+  case "use-async":
+    await use(pool, count, true);
     break;
   case "tasks100":
     await tasks100(pool, count / 100);
