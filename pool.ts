@@ -7,10 +7,10 @@
  * (lent), BUSY (under the pool's own work: a hook, a check) and DEAD
  * (closed). This class holds the policy and that state machine; the
  * mechanisms with state of their own are beside it: the waiter queue, the
- * deadline timer and the watch on signals (`_waiters.ts`), one creation
- * (`_creation.ts`), the pause after failures (`_backoff.ts`), running hooks
- * within limits (`_hooks.ts`), the housekeeping schedule
- * (`_housekeeper.ts`). It reads top-down: state, lending (`get` and `ret`,
+ * deadline timer and the watch on signals (`_waiters.ts`), the pending
+ * `ready()` calls (`_ready.ts`), one creation (`_creation.ts`), the pause
+ * after failures (`_backoff.ts`), running hooks within limits
+ * (`_hooks.ts`), the housekeeping schedule (`_housekeeper.ts`). It reads top-down: state, lending (`get` and `ret`,
  * their fast paths together), waiting, creation, retirement, hooks,
  * housekeeping, `ready` and `resize`, stats, shutdown.
  *
@@ -50,6 +50,7 @@ import {
   Watches,
 } from "./_waiters.ts";
 import { Backoff } from "./_backoff.ts";
+import { ReadyWaits } from "./_ready.ts";
 import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
 import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
 import { Housekeeper } from "./_housekeeper.ts";
@@ -197,7 +198,15 @@ export class Pool<T> implements AsyncDisposable {
   /** Waiters being handed an object (through check, getter). */
   readonly #handing = new Set<Waiter<T>>();
   /** Pending `ready()` calls. */
-  readonly #readyWaiters = new Set<WatchedWaiter<T>>();
+  readonly #ready = new ReadyWaits<T>(
+    this.#watches,
+    (timeout) =>
+      this.#timedOut(
+        `Pool ${this.id} not ready after ${ms(timeout)}: ${
+          this.#entries.size - this.#opening
+        } of minSize ${this.#minSize} objects exist`,
+      ),
+  );
   // creations
   /** Creations under way (fun, then the opener), oldest first. */
   readonly #creations = new Set<Creation<T>>();
@@ -1128,15 +1137,13 @@ export class Pool<T> implements AsyncDisposable {
     w.reject(this.#shutDown(true));
   }
 
-  /** Detaches a wait from its deadline, timer and signal; it is settled. */
-  #detach(w: Waiter<T>): void {
+  /**
+   * Detaches a waiting get from its deadline, timer and signal before
+   * settling it (it is settled), and times its wait.
+   */
+  #settle(w: Waiter<T>): void {
     w.settled = true;
     if (w.watched) this.#watches.detach(w as WatchedWaiter<T>);
-  }
-
-  /** Detaches a waiting get before settling it, and times its wait. */
-  #settle(w: Waiter<T>): void {
-    this.#detach(w);
     if (this.#timeWaits) {
       const waited = performance.now() - w.since;
       this.#waitTime += waited;
@@ -1257,7 +1264,11 @@ export class Pool<T> implements AsyncDisposable {
     } finally {
       this.#pumping = false;
     }
-    this.#checkReady();
+    // the `ready()` waits end once minSize objects exist
+    if (
+      this.#ready.size !== 0 &&
+      this.#entries.size - this.#opening >= this.#minSize
+    ) this.#ready.resolve();
   }
 
   /**
@@ -1464,14 +1475,15 @@ export class Pool<T> implements AsyncDisposable {
         w.reject(error);
       }
     }
-    this.#failReady(err, why);
+    // a ready() without timeout fails with it
+    this.#ready.reject(() => this.#notReady(err, why), true);
     // a wait with a deadline sees a few retries before it times out
-    let cap = Infinity;
-    const head = this.#waiters.peekTimed();
-    if (head !== undefined) cap = this.#backoff.capFor(head.timeout);
-    for (const r of this.#readyWaiters) {
-      if (r.timed) cap = Math.min(cap, this.#backoff.capFor(r.timeout));
-    }
+    const cap = this.#backoff.capFor(
+      Math.min(
+        this.#waiters.peekTimed()?.timeout ?? Infinity,
+        this.#ready.shortestTimeout(),
+      ),
+    );
     // one warning when creations start failing, one when they succeed
     // again (#opened): not one per retry
     if (this.#backoff.failed(err, cap)) {
@@ -1770,56 +1782,10 @@ export class Pool<T> implements AsyncDisposable {
       );
     }
     // the same deadline-and-signal machinery as a waiting get
-    let resolve!: (value: T) => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r as unknown as (value: T) => void;
-    });
-    const w = new WatchedWaiter<T>(resolve, timeout, signal, this.#onReadyEnd);
-    w.since = performance.now();
-    this.#readyWaiters.add(w);
-    if (!this.#watch(w)) this.#readyWaiters.delete(w);
-    return promise;
+    return this.#ready.wait(timeout, signal, (w) => this.#watch(w));
   }
 
-  /** A `ready()` wait's deadline passed, or its signal aborted. */
-  readonly #onReadyEnd = (w: WatchedWaiter<T>, timedOut: boolean): void => {
-    if (w.settled) return;
-    this.#readyWaiters.delete(w);
-    this.#detach(w);
-    w.reject(
-      timedOut
-        ? this.#timedOut(
-          `Pool ${this.id} not ready after ${ms(w.timeout)}: ${
-            this.#entries.size - this.#opening
-          } of minSize ${this.#minSize} objects exist`,
-        )
-        : w.signal!.reason,
-    );
-  };
-
-  /** Ends the `ready()` waits once minSize objects exist. */
-  #checkReady(): void {
-    if (
-      this.#readyWaiters.size === 0 ||
-      this.#entries.size - this.#opening < this.#minSize
-    ) return;
-    for (const w of [...this.#readyWaiters]) {
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.resolve(undefined as T);
-    }
-  }
-
-  /** A creation failed: a `ready()` without timeout fails with it. */
-  #failReady(err: unknown, why: string): void {
-    for (const w of [...this.#readyWaiters]) {
-      if (w.timed) continue;
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.reject(this.#notReady(err, why));
-    }
-  }
-
+  /** The CreationError of a `ready()` that a creation error ends. */
   #notReady(err: unknown, why: string): CreationError {
     return new CreationError(
       `Pool ${this.id} not ready: ${
@@ -2113,11 +2079,7 @@ export class Pool<T> implements AsyncDisposable {
     for (const w of [...this.#handing]) {
       if (!w.settled) this.#refuse(w);
     }
-    for (const w of [...this.#readyWaiters]) {
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.reject(this.#shutDown(true));
-    }
+    this.#ready.reject(() => this.#shutDown(true), false);
     // creations still running are told to stop (what lands is closed) and
     // lose their timers
     for (const c of [...this.#creations]) {
