@@ -56,6 +56,7 @@ import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
 import { Housekeeper } from "./_housekeeper.ts";
 import { Creation, type CreationSink } from "./_creation.ts";
 import {
+  brokenVerdict,
   type HookKinds,
   hookKinds,
   HookRunner,
@@ -711,26 +712,13 @@ export class Pool<T> implements AsyncDisposable {
    */
   #afterFailure(err: unknown, obj: T): number {
     const isBroken = this.#config.isBroken;
-    if (isBroken !== undefined) {
-      let verdict: unknown;
-      try {
-        verdict = isBroken(err, obj);
-      } catch (thrown) {
-        this.#log.error(
-          `isBroken threw: ${message(thrown)}; treating the object as suspect`,
-        );
-      }
-      if (verdict === true) return BROKEN;
-      if (verdict === false) return NORMAL;
-      if (verdict !== undefined) {
-        this.#log.error(
-          `isBroken returned ${
-            show(verdict)
-          }: it must return true, false or undefined; treating the object as suspect`,
-        );
-      }
-    }
-    return this.#config.health === undefined ? NORMAL : SUSPECT;
+    const broken = isBroken !== undefined
+      ? brokenVerdict(isBroken, err, obj, this.#log)
+      : undefined;
+    if (broken === true) return BROKEN;
+    return broken === false || this.#config.health === undefined
+      ? NORMAL
+      : SUSPECT;
   }
 
   /** The entry of an object just lent (the last one lent, most often). */
