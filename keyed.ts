@@ -34,6 +34,7 @@ import { Pool } from "./pool.ts";
 import type { ClosedByReason, PoolStats } from "./stats.ts";
 import { internals, type Limiter } from "./_internals.ts";
 import { SharedLimit } from "./_limit.ts";
+import { noneClosed } from "./_stats.ts";
 import { backgroundInterval, MAX_TIMER_DELAY } from "./_timers.ts";
 import {
   checkCount,
@@ -1225,22 +1226,7 @@ function emptyTotals(): KeyedPoolTotals {
     ntimeouts: 0,
     naborts: 0,
     noverloads: 0,
-    closedBy: {
-      health: 0,
-      check: 0,
-      recycled: 0,
-      killed: 0,
-      wornout: 0,
-      lifetime: 0,
-      broken: 0,
-      reset: 0,
-      hook: 0,
-      resized: 0,
-      late: 0,
-      opener: 0,
-      evicted: 0,
-      shutdown: 0,
-    },
+    closedBy: noneClosed(),
   };
 }
 

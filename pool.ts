@@ -10,9 +10,11 @@
  * deadline timer and the watch on signals (`_waiters.ts`), the pending
  * `ready()` calls (`_ready.ts`), one creation (`_creation.ts`), the pause
  * after failures (`_backoff.ts`), running hooks within limits
- * (`_hooks.ts`), the housekeeping schedule (`_housekeeper.ts`). It reads top-down: state, lending (`get` and `ret`,
- * their fast paths together), waiting, creation, retirement, hooks,
- * housekeeping, `ready` and `resize`, stats, shutdown.
+ * (`_hooks.ts`), the housekeeping schedule (`_housekeeper.ts`); and so are
+ * pure functions of what it hands them: an object's and the configuration's
+ * part of `stats()` (`_stats.ts`). It reads top-down: state, lending (`get`
+ * and `ret`, their fast paths together), waiting, creation, retirement,
+ * hooks, housekeeping, `ready` and `resize`, stats, shutdown.
  *
  * @module
  */
@@ -49,6 +51,7 @@ import {
   WatchedWaiter,
   Watches,
 } from "./_waiters.ts";
+import { configStats, noneClosed, objectStats } from "./_stats.ts";
 import { Backoff } from "./_backoff.ts";
 import { ReadyWaits } from "./_ready.ts";
 import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
@@ -248,22 +251,7 @@ export class Pool<T> implements AsyncDisposable {
   #ntimeouts = 0;
   #naborts = 0;
   #noverloads = 0;
-  readonly #closedBy: ClosedByReason = {
-    health: 0,
-    check: 0,
-    recycled: 0,
-    killed: 0,
-    wornout: 0,
-    lifetime: 0,
-    broken: 0,
-    reset: 0,
-    hook: 0,
-    resized: 0,
-    late: 0,
-    opener: 0,
-    evicted: 0,
-    shutdown: 0,
-  };
+  readonly #closedBy: ClosedByReason = noneClosed();
 
   /**
    * Creates a pool and starts creating `minSize` objects in the background
@@ -1847,40 +1835,6 @@ export class Pool<T> implements AsyncDisposable {
     }
   }
 
-  #objectStats(e: Entry<T>, now: number): ObjectStats {
-    const data: ObjectStats = {
-      n: e.n,
-      uses: e.uses,
-      age: now - e.created,
-      // (NaN: lent before the clock was kept, see internals.observe)
-      lastGet: this.#timed && e.uses > 0 && !Number.isNaN(e.lastGet)
-        ? now - e.lastGet
-        : null,
-      lastRet: this.#timed ? now - e.lastRet : null,
-    };
-    const { stats, tracer } = this.#config;
-    const hook = stats !== undefined
-      ? "stats hook"
-      : tracer !== undefined
-      ? "tracer hook"
-      : "String()";
-    try {
-      if (stats !== undefined) {
-        const value = stats(e.obj);
-        // what JSON cannot hold (a BigInt, a cycle) would make String(pool)
-        // and JSON.stringify(pool) throw: it is caught here, once per object
-        JSON.stringify(value);
-        data.stats = value;
-      } else if (tracer !== undefined) {
-        data.trace = String(tracer(e.obj));
-      } else data.str = String(e.obj);
-    } catch (err) {
-      this.#log.error(`${hook} threw on object #${e.n}: ${message(err)}`);
-      data.str = `${hook} threw: ${message(err)}`;
-    }
-    return data;
-  }
-
   /**
    * A JSON-compatible snapshot: configuration, current counts, cumulative
    * counters, housekeeping timings and per-object details (through the
@@ -1907,7 +1861,7 @@ export class Pool<T> implements AsyncDisposable {
     const busy: ObjectStats[] = [];
     for (const e of this.#entries.values()) {
       (e.state === IDLE ? avail : e.state === USING ? using : busy).push(
-        this.#objectStats(e, now),
+        objectStats(e, now, this.#timed, this.#config, this.#log),
       );
     }
     const closedBy = { ...this.#closedBy };
@@ -1918,20 +1872,12 @@ export class Pool<T> implements AsyncDisposable {
       started: new Date(this.#started).toISOString(),
       running: now - this.#startedPerf,
       shutdown: this.#closed,
-      config: {
-        minSize: this.#minSize,
-        maxSize: this.#maxSize,
-        timeout: this.#timeout === Infinity ? null : this.#timeout,
-        maxUse: this.#maxUse,
-        maxAvailDelay: this.#config.maxAvailDelay,
-        maxUsingDelay: this.#config.maxUsingDelay,
-        maxUsingDelayKill: this.#config.maxUsingDelayKill,
-        healthFreq: this.#config.healthFreq,
-        delay: this.#delay,
-        maxCreating: this.#maxCreating,
-        maxWaiting: this.#maxWaiting,
-        maxLifetime: this.#maxLifetime,
-      },
+      config: configStats(
+        this.#config,
+        this.#minSize,
+        this.#maxSize,
+        this.#delay,
+      ),
       navail: this.#idle.length,
       nusing: this.#nusing,
       nbusy: this.#entries.size - this.#idle.length - this.#nusing,
