@@ -12,9 +12,10 @@
  * after failures (`_backoff.ts`), running hooks within limits
  * (`_hooks.ts`), the housekeeping schedule (`_housekeeper.ts`); and so are
  * pure functions of what it hands them: an object's and the configuration's
- * part of `stats()` (`_stats.ts`). It reads top-down: state, lending (`get`
- * and `ret`, their fast paths together), waiting, creation, retirement,
- * hooks, housekeeping, `ready` and `resize`, stats, shutdown.
+ * part of `stats()` (`_stats.ts`), the TimeoutError that says why nothing
+ * came (`_timeout.ts`). It reads top-down: state, lending (`get` and
+ * `ret`, their fast paths together), waiting, creation, retirement, hooks,
+ * housekeeping, `ready` and `resize`, stats, shutdown.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
   CreationError,
   OverloadError,
   PoolError,
-  TimeoutError,
+  type TimeoutError,
 } from "./errors.ts";
 import { filterLogger, type Logger } from "./logger.ts";
 import { Lease } from "./lease.ts";
@@ -52,6 +53,7 @@ import {
   Watches,
 } from "./_waiters.ts";
 import { configStats, noneClosed, objectStats } from "./_stats.ts";
+import { timeoutError } from "./_timeout.ts";
 import { Backoff } from "./_backoff.ts";
 import { ReadyWaits } from "./_ready.ts";
 import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
@@ -1148,49 +1150,16 @@ export class Pool<T> implements AsyncDisposable {
     this.#pump();
   };
 
-  /**
-   * A TimeoutError that says why no object came: creations failing (the
-   * last error is its cause), a creation that does not end, or objects all
-   * lent or under the pool's own work; never "give objects back" when
-   * nothing is lent.
-   */
+  /** The TimeoutError of a wait (`what`), saying why nothing came. */
   #timedOut(what: string): TimeoutError {
-    const counts =
-      `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
-        this.#maxSize || "unlimited"
-      }`;
-    const oldest = this.#creations.values().next().value;
-    const cause = this.#backoff.lastError;
-    let limited: string | undefined;
-    const why = this.#backoff.failing
-      ? `the pool cannot create objects (${counts}): the last creation failed: ${
-        message(cause)
-      }`
-      : oldest !== undefined &&
-          (this.#maxSize === 0 || this.#nusing < this.#maxSize)
-      ? `a creation has been under way for ${
-        ms(performance.now() - oldest.started)
-      } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`
-      : this.#nusing === 0 && this.#entries.size !== 0
-      ? `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`
-      : (limited = this.#limited()) !== undefined
-      ? `${limited} (${counts})`
-      : `${
-        this.#nusing === 0 ? "no object could be created" : "objects are lent"
-      } (${counts}); give objects back sooner, or raise maxSize or the timeout`;
-    // Made in a timer callback, its stack would show only the pool's own
-    // frames: skip capturing it, most of an error's cost (1-4 µs on V8).
-    const E = Error as { stackTraceLimit?: number };
-    const limit = E.stackTraceLimit;
-    E.stackTraceLimit = 0;
-    try {
-      return new TimeoutError(
-        `${what}: ${why}`,
-        this.#backoff.failing ? { cause } : undefined,
-      );
-    } finally {
-      E.stackTraceLimit = limit;
-    }
+    return timeoutError(what, {
+      alive: this.#entries.size,
+      using: this.#nusing,
+      maxSize: this.#maxSize,
+      outage: this.#backoff,
+      creatingSince: this.#creations.values().next().value?.started,
+      limited: this.#limited(),
+    });
   }
 
   /** The PoolError of a call, or a wait (`waited`), that shutdown refuses. */
