@@ -1306,35 +1306,22 @@ export class Pool<T> implements AsyncDisposable {
     const e = new Entry(obj, c.n, now, expires);
     this.#entries.set(obj, e);
     this.#log.debug(`created ${this.#trace(e)}`);
-    const { opener, createTimeout } = this.#config;
+    const opener = this.#config.opener;
     if (opener === undefined) return this.#opened(c, e);
-    // An object whose opener fails is not usable: the creation fails, as
-    // when fun fails (a sync throw, a rejection, or no answer within
-    // createTimeout: a connect() to a black-holed host must not hold a
-    // creation slot for ever). It gets the creation's signal, as fun does.
-    let opening: void | PromiseLike<void>;
-    try {
-      opening = opener(obj, c.attempt.signal);
-    } catch (err) {
-      return this.#openerFailed(c, e, err, "opener threw");
-    }
-    if (!isThenable(opening)) return this.#opened(c, e);
-    this.#opening++;
-    this.#hooks.within(opening, createTimeout).then(
-      (r) => {
-        this.#opening--;
-        if (r.ok) return this.#opened(c, e);
-        const error = new CreationError(
-          `opener did not settle within createTimeout (${ms(createTimeout)})`,
-        );
-        c.attempt.abort(error);
-        this.#openerFailed(c, e, error, undefined);
-      },
-      (err) => {
-        this.#opening--;
-        this.#openerFailed(c, e, err, "opener threw");
+    // an opener that fails fails the creation, as fun does (Creation.open)
+    const { createTimeout } = this.#config;
+    const runsOn = c.open(
+      opener,
+      obj,
+      createTimeout,
+      this.#hooks,
+      (f, late) => {
+        if (late) this.#opening--;
+        if (f === undefined) this.#opened(c, e);
+        else this.#openerFailed(c, e, f.err, f.what);
       },
     );
+    if (runsOn) this.#opening++;
   }
 
   /** A creation succeeded: its object is available. */

@@ -1,11 +1,12 @@
 // Unit tests of one creation (_creation.ts): calling `fun`, adopting what it
 // returns, giving up at createTimeout (its signal aborts), and still seeing
 // a given-up attempt to its end, so that a late object is reported, not
-// leaked.
+// leaked; then the opener, which fails the creation the same ways.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Clock, flush, withClock } from "./_helpers.ts";
-import { Creation, type CreationSink } from "../_creation.ts";
+import { type Clock, flush, recordingLogger, withClock } from "./_helpers.ts";
+import { Creation, type CreationSink, type OpenFailure } from "../_creation.ts";
+import { HookRunner } from "../_hooks.ts";
 import { CreationError } from "../errors.ts";
 
 type Obj = { id: string };
@@ -210,6 +211,75 @@ describe("Creation: createTimeout", () => {
       assert.deepEqual(events, []);
       assert.equal(c.abandoned, false);
       assert.equal(c.attempt.signal.aborted, false);
+    });
+  });
+});
+
+describe("Creation: the opener", () => {
+  /** Runs `opener` on { id: "a" } within 100 ms; records how it ended. */
+  function open(
+    opener: (obj: Obj, signal: AbortSignal) => void | PromiseLike<void>,
+  ) {
+    const hooks = new HookRunner<unknown>(recordingLogger(), String);
+    const c = new Creation<Obj>(3);
+    const ended: string[] = [];
+    const done = (failed: OpenFailure | undefined, late: boolean) =>
+      void ended.push(
+        `${late ? "late " : ""}${
+          failed === undefined
+            ? "opened"
+            : `failed ${failed.what ?? "-"}: ${(failed.err as Error).message}`
+        }`,
+      );
+    const runsOn = c.open(opener, { id: "a" }, 100, hooks, done);
+    return { c, hooks, ended, runsOn };
+  }
+
+  it("reports a sync opener at once, with the creation's signal", () => {
+    const args: unknown[] = [];
+    const { c, ended, runsOn } = open((...a) => void args.push(...a));
+    assert.equal(runsOn, false);
+    assert.deepEqual(ended, ["opened"]);
+    assert.deepEqual(args, [{ id: "a" }, c.attempt.signal]);
+    const threw = open(() => {
+      throw new Error("refused");
+    });
+    assert.equal(threw.runsOn, false);
+    assert.deepEqual(threw.ended, ["failed opener threw: refused"]);
+  });
+
+  it("reports an async opener when it settles", async () => {
+    await withClock(async () => {
+      const ok = open(() => Promise.resolve());
+      assert.equal(ok.runsOn, true);
+      assert.deepEqual(ok.ended, []);
+      const rejected = open(() => Promise.reject(new Error("refused")));
+      await flush();
+      assert.deepEqual(ok.ended, ["late opened"]);
+      assert.deepEqual(rejected.ended, ["late failed opener threw: refused"]);
+      assert.equal(ok.c.attempt.signal.aborted, false);
+    });
+  });
+
+  it("fails at createTimeout with a CreationError, and aborts the signal", async () => {
+    await withClock(async (clock) => {
+      const { c, ended } = open(() => new Promise<void>(() => {}));
+      await clock.tickAsync(100);
+      assert.deepEqual(ended, [
+        "late failed -: opener did not settle within createTimeout (100 ms)",
+      ]);
+      assert(c.attempt.signal.reason instanceof CreationError);
+    });
+  });
+
+  it("ends when the hook runner stops (shutdown), as at createTimeout", async () => {
+    await withClock(async () => {
+      const { hooks, ended } = open(() => new Promise<void>(() => {}));
+      hooks.stop();
+      await flush();
+      assert.deepEqual(ended, [
+        "late failed -: opener did not settle within createTimeout (100 ms)",
+      ]);
     });
   });
 });
