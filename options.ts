@@ -683,6 +683,51 @@ export function resolvePoolOptions<T>(
   return o;
 }
 
+/**
+ * The housekeeping period of a pool: its `delay` when set, else half the
+ * shortest delay it watches (`maxAvailDelay`, `maxUsingDelay`,
+ * `maxUsingDelayKill`, `maxLifetime`), else a minute when it has a
+ * `health` check, else none (0).
+ *
+ * @param o The options, resolved.
+ * @returns The period in milliseconds.
+ * @internal
+ */
+export function housekeepingDelay<T>(o: ResolvedPoolOptions<T>): number {
+  const watched = [
+    o.maxAvailDelay,
+    o.maxUsingDelay,
+    o.maxUsingDelayKill,
+    o.maxLifetime,
+  ].filter((d) => d > 0);
+  return o.delay ??
+    (watched.length > 0
+      ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
+      : o.health
+      ? 60_000
+      : 0);
+}
+
+/**
+ * What valid options ask that is likely a mistake, for the pool to log.
+ *
+ * @param o The options, resolved.
+ * @returns A warning for each.
+ * @internal
+ */
+export function optionWarnings<T>(o: ResolvedPoolOptions<T>): string[] {
+  const warnings: string[] = [];
+  if (
+    o.maxUsingDelay > 0 && o.maxUsingDelayKill > 0 &&
+    o.maxUsingDelay > o.maxUsingDelayKill
+  ) {
+    warnings.push(
+      `maxUsingDelay (${o.maxUsingDelay}) exceeds maxUsingDelayKill (${o.maxUsingDelayKill}): objects are killed before any warning`,
+    );
+  }
+  return warnings;
+}
+
 // ------------------------------------------------ options of each call
 
 const WAIT_KEYS: ReadonlySet<string> = new Set(["timeout", "signal"]);

@@ -30,7 +30,9 @@ import { filterLogger, type Logger } from "./logger.ts";
 import { Lease } from "./lease.ts";
 import {
   type GetOptions,
+  housekeepingDelay,
   isPlainWait,
+  optionWarnings,
   type PoolOptions,
   type ReadyOptions,
   type ResizeOptions,
@@ -70,7 +72,7 @@ import {
   type Outcome,
   THREW,
 } from "./_hooks.ts";
-import { MAX_TIMER_DELAY, settleWithin } from "./_timers.ts";
+import { settleWithin } from "./_timers.ts";
 import { isThenable, message, ms, show } from "./_validate.ts";
 
 // How an object comes back.
@@ -294,27 +296,8 @@ export class Pool<T> implements AsyncDisposable {
     // in workerd every wait needs a timer of its own (see OwnTimers)
     this.#bareWaits = this.#plainGet && !o.timeWaits && !o.captureStacks &&
       !this.#watches.ownTimers;
-    if (
-      o.maxUsingDelay > 0 && o.maxUsingDelayKill > 0 &&
-      o.maxUsingDelay > o.maxUsingDelayKill
-    ) {
-      this.#log.warn(
-        `maxUsingDelay (${o.maxUsingDelay}) exceeds maxUsingDelayKill (${o.maxUsingDelayKill}): objects are killed before any warning`,
-      );
-    }
-    // the seed's default period: half the shortest delay to watch
-    const watched = [
-      o.maxAvailDelay,
-      o.maxUsingDelay,
-      o.maxUsingDelayKill,
-      o.maxLifetime,
-    ].filter((d) => d > 0);
-    this.#delay = o.delay ??
-      (watched.length > 0
-        ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
-        : o.health
-        ? 60_000
-        : 0);
+    for (const warning of optionWarnings(o)) this.#log.warn(warning);
+    this.#delay = housekeepingDelay(o);
     this.#timed = this.#timedByConfig = o.maxAvailDelay > 0 ||
       o.maxUsingDelay > 0 ||
       o.maxUsingDelayKill > 0 ||
