@@ -54,10 +54,17 @@ export class Creation<T> {
   counted = false;
   /** Given up at createTimeout while `fun` still runs: it may yet land. */
   abandoned = false;
+  /** How long `fun` may take, and then the opener. */
+  readonly #createTimeout: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(n: number) {
+  /**
+   * @param n The creation number, `fun`'s first argument.
+   * @param createTimeout How long `fun` may take, and then the opener.
+   */
+  constructor(n: number, createTimeout: number) {
     this.n = n;
+    this.#createTimeout = createTimeout;
     this.started = performance.now();
   }
 
@@ -67,9 +74,9 @@ export class Creation<T> {
    */
   run(
     fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>,
-    createTimeout: number,
     sink: CreationSink<T>,
   ): void {
+    const createTimeout = this.#createTimeout;
     let pending: Promise<T>;
     try {
       const result = fun(this.n, this.attempt.signal);
@@ -124,10 +131,10 @@ export class Creation<T> {
   open(
     opener: (obj: T, signal: AbortSignal) => void | PromiseLike<void>,
     obj: T,
-    createTimeout: number,
     hooks: Pick<HookRunner<unknown>, "within">,
     done: (failed: OpenFailure | undefined, late: boolean) => void,
   ): boolean {
+    const createTimeout = this.#createTimeout;
     let opening: void | PromiseLike<void>;
     try {
       opening = opener(obj, this.attempt.signal);

@@ -1220,14 +1220,14 @@ export class Pool<T> implements AsyncDisposable {
    * the error if it fails.
    */
   #create(owed: boolean): void {
-    const c = new Creation<T>(this.#ncreating++);
+    const c = new Creation<T>(this.#ncreating++, this.#config.createTimeout);
     this.#creating++;
     if (owed) {
       c.owed = true;
       this.#owed++;
     }
     this.#creations.add(c);
-    c.run(this.#config.fun, this.#config.createTimeout, this.#creationSink);
+    c.run(this.#config.fun, this.#creationSink);
   }
 
   readonly #creationSink: CreationSink<T> = {
@@ -1292,18 +1292,11 @@ export class Pool<T> implements AsyncDisposable {
     const opener = this.#config.opener;
     if (opener === undefined) return this.#opened(c, e);
     // an opener that fails fails the creation, as fun does (Creation.open)
-    const { createTimeout } = this.#config;
-    const runsOn = c.open(
-      opener,
-      obj,
-      createTimeout,
-      this.#hooks,
-      (f, late) => {
-        if (late) this.#opening--;
-        if (f === undefined) this.#opened(c, e);
-        else this.#openerFailed(c, e, f.err, f.what);
-      },
-    );
+    const runsOn = c.open(opener, obj, this.#hooks, (failed, late) => {
+      if (late) this.#opening--;
+      if (failed === undefined) this.#opened(c, e);
+      else this.#openerFailed(c, e, failed.err, failed.what);
+    });
     if (runsOn) this.#opening++;
   }
 

@@ -46,16 +46,12 @@ function deferred() {
 describe("Creation: synchronous fun", () => {
   it("reports created before run() returns", () => {
     const { sink, events } = recorder();
-    const c = new Creation<Obj>(7);
+    const c = new Creation<Obj>(7, 100);
     const args: unknown[] = [];
-    c.run(
-      (...a) => {
-        args.push(...a);
-        return { id: "a" };
-      },
-      100,
-      sink,
-    );
+    c.run((...a) => {
+      args.push(...a);
+      return { id: "a" };
+    }, sink);
     assert.deepEqual(events, ["created a"]);
     assert.deepEqual(args, [7, c.attempt.signal], "fun(n, signal)");
     assert.equal(c.running, false);
@@ -63,13 +59,9 @@ describe("Creation: synchronous fun", () => {
 
   it("reports a throw as failed(err, 'fun threw'), never throws itself", () => {
     const { sink, events } = recorder();
-    new Creation<Obj>(0).run(
-      () => {
-        throw new Error("refused");
-      },
-      100,
-      sink,
-    );
+    new Creation<Obj>(0, 100).run(() => {
+      throw new Error("refused");
+    }, sink);
     assert.deepEqual(events, ["failed fun threw: refused"]);
   });
 
@@ -80,14 +72,14 @@ describe("Creation: synchronous fun", () => {
         throw new Error("no then here");
       },
     };
-    new Creation<Obj>(0).run(() => weird as unknown as Obj, 100, sink);
+    new Creation<Obj>(0, 100).run(() => weird as unknown as Obj, sink);
     assert.deepEqual(events, ["failed fun threw: no then here"]);
   });
 
   it("sets no timer", async () => {
     await withClock(async (clock) => {
       const { sink } = recorder();
-      new Creation<Obj>(0).run(() => ({ id: "a" }), 100, sink);
+      new Creation<Obj>(0, 100).run(() => ({ id: "a" }), sink);
       assert.equal(clock.countTimers(), 0);
     });
   });
@@ -98,8 +90,8 @@ describe("Creation: asynchronous fun", () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
       const d = deferred();
-      const c = new Creation<Obj>(0);
-      c.run(d.fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(d.fun, sink);
       assert.equal(c.running, true);
       assert.equal(clock.countTimers(), 1, "the createTimeout timer");
       await clock.tickAsync(50);
@@ -117,8 +109,8 @@ describe("Creation: asynchronous fun", () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
       const d = deferred();
-      const c = new Creation<Obj>(0);
-      c.run(d.fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(d.fun, sink);
       d.reject(new Error("refused"));
       await flush();
       assert.deepEqual(events, ["failed fun threw: refused"]);
@@ -135,7 +127,7 @@ describe("Creation: asynchronous fun", () => {
         throw new Error("bad then");
       },
     };
-    new Creation<Obj>(0).run(() => weird as PromiseLike<Obj>, Infinity, sink);
+    new Creation<Obj>(0, Infinity).run(() => weird as PromiseLike<Obj>, sink);
     await flush();
     assert.deepEqual(events, ["failed fun threw: bad then"]);
   });
@@ -143,8 +135,8 @@ describe("Creation: asynchronous fun", () => {
   it("sets no timer without createTimeout", async () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
-      const c = new Creation<Obj>(0);
-      c.run(deferred().fun, Infinity, sink);
+      const c = new Creation<Obj>(0, Infinity);
+      c.run(deferred().fun, sink);
       assert.equal(clock.countTimers(), 0);
       await clock.tickAsync(1e9);
       assert.deepEqual(events, []);
@@ -158,8 +150,8 @@ describe("Creation: createTimeout", () => {
   async function givenUp(clock: Clock) {
     const rec = recorder();
     const d = deferred();
-    const c = new Creation<Obj>(3);
-    c.run(d.fun, 100, rec.sink);
+    const c = new Creation<Obj>(3, 100);
+    c.run(d.fun, rec.sink);
     await clock.tickAsync(99);
     assert.deepEqual(rec.events, []);
     assert.equal(c.abandoned, false);
@@ -203,8 +195,8 @@ describe("Creation: createTimeout", () => {
   it("stopTimer() clears the timer: no failure is reported afterwards", async () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
-      const c = new Creation<Obj>(0);
-      c.run(deferred().fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(deferred().fun, sink);
       c.stopTimer();
       assert.equal(clock.countTimers(), 0);
       await clock.tickAsync(1000);
@@ -221,7 +213,7 @@ describe("Creation: the opener", () => {
     opener: (obj: Obj, signal: AbortSignal) => void | PromiseLike<void>,
   ) {
     const hooks = new HookRunner<unknown>(recordingLogger(), String);
-    const c = new Creation<Obj>(3);
+    const c = new Creation<Obj>(3, 100);
     const ended: string[] = [];
     const done = (failed: OpenFailure | undefined, late: boolean) =>
       void ended.push(
@@ -231,7 +223,7 @@ describe("Creation: the opener", () => {
             : `failed ${failed.what ?? "-"}: ${(failed.err as Error).message}`
         }`,
       );
-    const runsOn = c.open(opener, { id: "a" }, 100, hooks, done);
+    const runsOn = c.open(opener, { id: "a" }, hooks, done);
     return { c, hooks, ended, runsOn };
   }
 
