@@ -59,7 +59,7 @@ import { timeoutError } from "./_timeout.ts";
 import { Backoff } from "./_backoff.ts";
 import { ReadyWaits } from "./_ready.ts";
 import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
-import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
+import { BUSY, DEAD, Entry, IDLE, takeIdle, USING } from "./_entry.ts";
 import { Housekeeper } from "./_housekeeper.ts";
 import { Creation, type CreationSink } from "./_creation.ts";
 import {
@@ -73,7 +73,7 @@ import {
   THREW,
 } from "./_hooks.ts";
 import { settleWithin } from "./_timers.ts";
-import { isThenable, message, ms, show } from "./_validate.ts";
+import { checkFunction, isThenable, message, ms, show } from "./_validate.ts";
 
 // How an object comes back.
 const NORMAL = 0;
@@ -547,13 +547,7 @@ export class Pool<T> implements AsyncDisposable {
     fn: (obj: T) => R | PromiseLike<R>,
     options?: GetOptions,
   ): Promise<R> {
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot use an object as 'fn' must be a function: current value is ${
-          show(fn)
-        }`,
-      );
-    }
+    checkFunction("Cannot use an object", "fn", fn);
     const obj = await this.get(options);
     // the lend this use() made: it gives back that one, and no other
     const e = this.#lentEntry(obj);
@@ -1447,26 +1441,6 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
-   * Takes off the idle stack up to `max` entries that `pred` accepts,
-   * oldest first (the stack's bottom), in one pass: closing n idle objects
-   * costs O(n), not O(n) each. They are BUSY, for the caller to close.
-   */
-  #takeIdle(max: number, pred?: (e: Entry<T>) => boolean): Entry<T>[] {
-    const idle = this.#idle;
-    const taken: Entry<T>[] = [];
-    let kept = 0;
-    for (let i = 0; i < idle.length; i++) {
-      const e = idle[i];
-      if (taken.length < max && (pred === undefined || pred(e))) {
-        e.state = BUSY;
-        taken.push(e);
-      } else idle[kept++] = e;
-    }
-    idle.length = kept;
-    return taken;
-  }
-
-  /**
    * Why a shared limit keeps this pool from creating, if it does: the pool
    * is below its own maxSize and the limit says it is full.
    */
@@ -1609,17 +1583,19 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #retireIdle(now: number): void {
+    const idle = this.#idle;
     if (this.#maxLifetime !== 0) {
-      for (const e of this.#takeIdle(Infinity, (e) => now >= e.expires)) {
+      for (const e of takeIdle(idle, Infinity, (e) => now >= e.expires)) {
         this.#destroy(e, "lifetime");
       }
     }
     const above = this.#entries.size - this.#minSize;
     const idleFor = this.#config.maxAvailDelay;
     if (idleFor !== 0 && above > 0) {
-      for (
-        const e of this.#takeIdle(above, (e) => now - e.lastRet >= idleFor)
-      ) this.#destroy(e, "recycled");
+      const stale = (e: Entry<T>) => now - e.lastRet >= idleFor;
+      for (const e of takeIdle(idle, above, stale)) {
+        this.#destroy(e, "recycled");
+      }
     }
   }
 
@@ -1741,7 +1717,7 @@ export class Pool<T> implements AsyncDisposable {
     const excess = this.#entries.size - maxSize;
     if (maxSize !== 0 && excess > 0) {
       // oldest idle first
-      for (const e of this.#takeIdle(excess)) this.#destroy(e, "resized");
+      for (const e of takeIdle(this.#idle, excess)) this.#destroy(e, "resized");
     }
     // still above maxSize: returns take the slow path that retires them
     this.#updatePlainReturn();
@@ -1750,20 +1726,15 @@ export class Pool<T> implements AsyncDisposable {
 
   // ------------------------------------------------------------------- stats
 
-  /** A debug name for an entry: its tracer, or its creation number. */
+  /** A debug name for an entry: its creation number, and its tracer's. */
   #trace(e: Entry<T>): string {
-    if (this.#config.tracer === undefined) return `object #${e.n}`;
-    return `object #${e.n} (${this.#traceObj(e.obj)})`;
-  }
-
-  #traceObj(obj: T): string {
     const tracer = this.#config.tracer;
-    if (tracer === undefined) return show(obj);
+    if (tracer === undefined) return `object #${e.n}`;
     try {
-      return String(tracer(obj));
+      return `object #${e.n} (${String(tracer(e.obj))})`;
     } catch (err) {
       this.#log.error(`tracer threw: ${message(err)}`);
-      return `tracer threw: ${message(err)}`;
+      return `object #${e.n} (tracer threw: ${message(err)})`;
     }
   }
 
@@ -1954,7 +1925,9 @@ export class Pool<T> implements AsyncDisposable {
         new PoolError(`Pool ${this.id} was shut down during this creation`),
       );
     }
-    for (const e of this.#takeIdle(Infinity)) this.#destroy(e, "shutdown");
+    for (const e of takeIdle(this.#idle, Infinity)) {
+      this.#destroy(e, "shutdown");
+    }
     if (this.#entries.size !== 0 || this.#creating !== 0) {
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
       // not a background wait: a lent object keeps the process alive
