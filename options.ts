@@ -482,7 +482,11 @@ export interface ResizeOptions {
   maxSize?: number;
 }
 
-const HOOKS = [
+/**
+ * The options that are hooks: functions, checked as such.
+ * @internal
+ */
+export const HOOKS = [
   "fun",
   "opener",
   "getter",
@@ -556,6 +560,32 @@ export type ResolvedPoolOptions<T> =
   & { fun: PoolOptions<T>["fun"]; captureStacks: boolean };
 
 /**
+ * Checks that a constructor's options (a pool's, a keyed pool's) are an
+ * object with only `known` keys: a misspelt option would silently do
+ * nothing. (`fun`, which both require, is checked as a function after.)
+ *
+ * @param WHAT The start of error messages ("Cannot create pool").
+ * @param options The options as given.
+ * @param known The names of the options.
+ * @throws {TypeError} Not an object, or an unknown key.
+ * @internal
+ */
+export function checkConstructorOptions(
+  WHAT: string,
+  options: unknown,
+  known: ReadonlySet<string>,
+): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
+        show(options)
+      }`,
+    );
+  }
+  checkKnownKeys(WHAT, options, known);
+}
+
+/**
  * Applies the defaults of {@linkcode PoolOptions} and checks every option;
  * a proxy uses it to refuse bad pool options when it is created, before its
  * pool exists. An option left `undefined` (a spread config) takes its
@@ -572,14 +602,7 @@ export function resolvePoolOptions<T>(
   options: PoolOptions<T>,
   WHAT: string,
 ): ResolvedPoolOptions<T> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
-        show(options)
-      }`,
-    );
-  }
-  checkKnownKeys(WHAT, options, POOL_OPTION_NAMES);
+  checkConstructorOptions(WHAT, options, POOL_OPTION_NAMES);
   for (const hook of HOOKS) {
     if (hook === "fun" || options[hook] !== undefined) {
       checkFunction(WHAT, hook, options[hook]);
