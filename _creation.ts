@@ -1,14 +1,17 @@
 // One creation of a pooled object: the call to `fun`, bounded by
-// createTimeout. The pool decides when to create and what a result means
-// (its counts, the waiter owed an error, the opener that follows); this is
-// the attempt itself: calling `fun`, adopting what it returns, giving up at
-// createTimeout (its signal aborts, so that a `fun` that listens can end a
-// half-open connect), and, once given up, still seeing the attempt to its
-// end, so that an object that arrives late is closed, never leaked, and
-// keeps its place toward maxSize until then.
+// createTimeout, then the opener's. The pool decides when to create and
+// what a result means (its counts, the waiter owed an error, the entry of
+// the object); this is the attempt itself: calling `fun`, adopting what it
+// returns, giving up at createTimeout (its signal aborts, so that a `fun`
+// that listens can end a half-open connect), and, once given up, still
+// seeing the attempt to its end, so that an object that arrives late is
+// closed, never leaked, and keeps its place toward maxSize until then; then
+// running the opener on what `fun` made, which fails the creation the same
+// ways.
 
+import type { HookRunner } from "./_hooks.ts";
 import { backgroundTimeout } from "./_timers.ts";
-import { isThenable } from "./_validate.ts";
+import { isThenable, ms } from "./_validate.ts";
 import { CreationError } from "./errors.ts";
 
 /** What a creation tells its pool. */
@@ -24,6 +27,15 @@ export interface CreationSink<T> {
   arrivedLate(c: Creation<T>, obj: T): void;
   /** Given up at createTimeout, `fun` settled at last. */
   endedLate(c: Creation<T>): void;
+}
+
+/**
+ * How an opener failed: what it threw (`what` says so), or the pool's own
+ * CreationError when it did not settle within createTimeout.
+ */
+export interface OpenFailure {
+  err: unknown;
+  what: string | undefined;
 }
 
 /** One creation under way: `fun`, then (the pool's) opener. */
@@ -42,10 +54,17 @@ export class Creation<T> {
   counted = false;
   /** Given up at createTimeout while `fun` still runs: it may yet land. */
   abandoned = false;
+  /** How long `fun` may take, and then the opener. */
+  readonly #createTimeout: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(n: number) {
+  /**
+   * @param n The creation number, `fun`'s first argument.
+   * @param createTimeout How long `fun` may take, and then the opener.
+   */
+  constructor(n: number, createTimeout: number) {
     this.n = n;
+    this.#createTimeout = createTimeout;
     this.started = performance.now();
   }
 
@@ -55,9 +74,9 @@ export class Creation<T> {
    */
   run(
     fun: (n: number, signal: AbortSignal) => T | PromiseLike<T>,
-    createTimeout: number,
     sink: CreationSink<T>,
   ): void {
+    const createTimeout = this.#createTimeout;
     let pending: Promise<T>;
     try {
       const result = fun(this.n, this.attempt.signal);
@@ -97,6 +116,48 @@ export class Creation<T> {
         sink.failed(this, err, "fun threw");
       },
     );
+  }
+
+  /**
+   * Runs the opener on the object `fun` made, with the creation's signal.
+   * An object whose opener fails is not usable: the creation fails, as when
+   * `fun` fails: a sync throw, a rejection, or no answer within
+   * createTimeout (a connect() to a black-holed host must not hold a
+   * creation slot for ever; the signal then aborts). `hooks` bounds the
+   * wait, so that shutdown ends it too. `done` hears how it ended (`failed`
+   * undefined: it succeeded), at once for a sync opener, else `late`, and
+   * `open` returns whether it runs on.
+   */
+  open(
+    opener: (obj: T, signal: AbortSignal) => void | PromiseLike<void>,
+    obj: T,
+    hooks: Pick<HookRunner<unknown>, "within">,
+    done: (failed: OpenFailure | undefined, late: boolean) => void,
+  ): boolean {
+    const createTimeout = this.#createTimeout;
+    let opening: void | PromiseLike<void>;
+    try {
+      opening = opener(obj, this.attempt.signal);
+    } catch (err) {
+      done({ err, what: "opener threw" }, false);
+      return false;
+    }
+    if (!isThenable(opening)) {
+      done(undefined, false);
+      return false;
+    }
+    hooks.within(opening, createTimeout).then(
+      (r) => {
+        if (r.ok) return done(undefined, true);
+        const err = new CreationError(
+          `opener did not settle within createTimeout (${ms(createTimeout)})`,
+        );
+        this.attempt.abort(err);
+        done({ err, what: undefined }, true);
+      },
+      (err) => done({ err, what: "opener threw" }, true),
+    );
+    return true;
   }
 
   /** Clears the createTimeout timer: shutdown leaves no timer behind. */

@@ -56,3 +56,26 @@ export class Entry<T> {
     this.expires = expires;
   }
 }
+
+/**
+ * Takes off an idle stack up to `max` entries that `pred` accepts, oldest
+ * first (the stack's bottom), in one pass: closing n idle objects costs
+ * O(n), not O(n) each. They are BUSY, for the caller to close.
+ */
+export function takeIdle<T>(
+  idle: Entry<T>[],
+  max: number,
+  pred?: (e: Entry<T>) => boolean,
+): Entry<T>[] {
+  const taken: Entry<T>[] = [];
+  let kept = 0;
+  for (let i = 0; i < idle.length; i++) {
+    const e = idle[i];
+    if (taken.length < max && (pred === undefined || pred(e))) {
+      e.state = BUSY;
+      taken.push(e);
+    } else idle[kept++] = e;
+  }
+  idle.length = kept;
+  return taken;
+}

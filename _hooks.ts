@@ -6,10 +6,11 @@
 // - HUNG: it did not settle within its limit, or the pool stopped waiting
 //   for it at shutdown (then nothing is logged: shutdown closes it anyway).
 // The pool turns outcomes into policy (close the object, count a health
-// error). A hook that returns no promise is never waited for: sync hooks
-// stay sync, at no cost beyond the call. Closers are not bounded here: they
-// are kept until they settle, so that shutdown can wait for them (within
-// its own limit).
+// error), as it does the verdict of the `isBroken` classifier, also read
+// here (`brokenVerdict`). A hook that returns no promise is never waited
+// for: sync hooks stay sync, at no cost beyond the call. Closers are not
+// bounded here: they are kept until they settle, so that shutdown can wait
+// for them (within its own limit).
 //
 // A hook that declares a second parameter receives an AbortSignal that
 // aborts when the pool gives up on it (its limit passed: a DOMException
@@ -20,7 +21,7 @@
 
 import type { Logger } from "./logger.ts";
 import { settleWithin } from "./_timers.ts";
-import { isThenable, message, ms } from "./_validate.ts";
+import { isThenable, message, ms, show } from "./_validate.ts";
 
 export const OK = 0;
 export const BAD = 1;
@@ -238,6 +239,37 @@ export class HookRunner<C> {
     }
     return { done: this.#closing.size === 0, left: this.#closing.size, of };
   }
+}
+
+/**
+ * What the `isBroken` classifier says of an object whose work threw `err`:
+ * `true`, broken (the pool closes it); `false`, the work's fault (the
+ * object is reused as it is); `undefined`, it cannot tell. Its throwing, or
+ * returning anything else, is logged and counts as `undefined` (the pool
+ * then treats the object as suspect).
+ */
+export function brokenVerdict<T>(
+  isBroken: (err: unknown, obj: T) => unknown,
+  err: unknown,
+  obj: T,
+  log: Logger,
+): boolean | undefined {
+  let verdict: unknown;
+  try {
+    verdict = isBroken(err, obj);
+  } catch (thrown) {
+    log.error(
+      `isBroken threw: ${message(thrown)}; treating the object as suspect`,
+    );
+    return undefined;
+  }
+  if (typeof verdict === "boolean" || verdict === undefined) return verdict;
+  log.error(
+    `isBroken returned ${
+      show(verdict)
+    }: it must return true, false or undefined; treating the object as suspect`,
+  );
+  return undefined;
 }
 
 /**

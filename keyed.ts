@@ -20,7 +20,9 @@ import { CreationError, PoolError } from "./errors.ts";
 import { filterLogger, type Logger } from "./logger.ts";
 import type { Lease } from "./lease.ts";
 import {
+  checkConstructorOptions,
   type GetOptions,
+  HOOKS,
   type JsonValue,
   POOL_OPTION_NAMES,
   type PoolOptions,
@@ -34,6 +36,7 @@ import { Pool } from "./pool.ts";
 import type { ClosedByReason, PoolStats } from "./stats.ts";
 import { internals, type Limiter } from "./_internals.ts";
 import { SharedLimit } from "./_limit.ts";
+import { noneClosed } from "./_stats.ts";
 import { backgroundInterval, MAX_TIMER_DELAY } from "./_timers.ts";
 import {
   checkCount,
@@ -96,20 +99,7 @@ export type KeyedCheckHook<K, T> = (
 ) => boolean | void | PromiseLike<boolean | void>;
 
 /** The options that are hooks, or the pool's name: not per-key overrides. */
-const NOT_PER_KEY = [
-  "fun",
-  "opener",
-  "getter",
-  "retter",
-  "closer",
-  "health",
-  "check",
-  "reset",
-  "stats",
-  "tracer",
-  "isBroken",
-  "name",
-] as const;
+const NOT_PER_KEY = [...HOOKS, "name"] as const;
 
 /**
  * What `optionsFor(key)` may set for one key's pool: every option of a
@@ -281,7 +271,8 @@ export interface KeyStats extends PoolStats {
 
 /**
  * The sums over every key in {@linkcode KeyedPoolStats}: counts now over
- * the keys now, counters over every key ever opened.
+ * the keys now, counters over every key ever opened. Each field is the one
+ * of {@linkcode PoolStats} of the same name, summed.
  *
  * @example Objects lent across keys
  * ```ts
@@ -297,35 +288,24 @@ export interface KeyStats extends PoolStats {
  * await pool.shutdown();
  * ```
  */
-export interface KeyedPoolTotals {
-  /** Now: idle objects. */
-  navail: number;
-  /** Now: objects lent. */
-  nusing: number;
-  /** Now: objects under their pool's own work. */
-  nbusy: number;
-  /** Now: objects alive. */
-  nobjs: number;
-  /** Now: creations in flight. */
-  creating: number;
-  /** Now: tasks waiting in `get`. */
-  nwaiting: number;
-  /** Creations that succeeded. */
-  ncreated: number;
-  /** Creations that failed. */
-  ncreateErrors: number;
-  /** Objects handed out. */
-  nuses: number;
-  /** Objects closed, for any reason. */
-  ndestroys: number;
-  /** `get` calls that had to wait. */
-  nwaits: number;
-  /** `get` calls that timed out. */
-  ntimeouts: number;
-  /** `get` calls aborted by their signal. */
-  naborts: number;
-  /** `get` calls refused by `maxWaiting`. */
-  noverloads: number;
+export interface KeyedPoolTotals extends
+  Pick<
+    PoolStats,
+    | "navail"
+    | "nusing"
+    | "nbusy"
+    | "nobjs"
+    | "creating"
+    | "nwaiting"
+    | "ncreated"
+    | "ncreateErrors"
+    | "nuses"
+    | "ndestroys"
+    | "nwaits"
+    | "ntimeouts"
+    | "naborts"
+    | "noverloads"
+  > {
   /** Objects closed, by reason (`evicted` counts those closed for room). */
   closedBy: ClosedByReason;
 }
@@ -570,14 +550,7 @@ export class KeyedPool<K, T> implements AsyncDisposable {
    * @throws {RangeError} An option has a wrong value.
    */
   constructor(options: KeyedPoolOptions<K, T>) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
-          show(options)
-        }`,
-      );
-    }
-    checkKnownKeys(WHAT, options, KEYED_OPTION_NAMES);
+    checkConstructorOptions(WHAT, options, KEYED_OPTION_NAMES);
     checkFunction(WHAT, "fun", options.fun);
     const o = options as unknown as Record<string, unknown>;
     const base: Record<string, unknown> = {};
@@ -1100,17 +1073,21 @@ export class KeyedPool<K, T> implements AsyncDisposable {
   }
 
   /**
-   * The JSON of {@linkcode KeyedPool.prototype.stats}.
+   * `String(pool)`: the whole keyed pool in one line of JSON, its totals and
+   * every key's own stats, as {@linkcode KeyedPool.prototype.stats} gives
+   * them; made for a log line.
    *
-   * @returns JSON text.
+   * @returns That JSON text.
    *
-   * @example Log a keyed pool
+   * @example One log line for every key
    * ```ts
    * import assert from "node:assert/strict";
    * import { KeyedPool } from "./mod.ts";
    *
-   * const pool = new KeyedPool({ fun: () => ({}) });
-   * assert(String(pool).startsWith("{"));
+   * const pool = new KeyedPool({ fun: (key: string) => ({ key }) });
+   * await pool.use("tenant-a", () => {});
+   * const line = String(pool);
+   * assert.equal(JSON.parse(line).keys[0].key, "tenant-a");
    * await pool.shutdown();
    * ```
    */
@@ -1119,18 +1096,20 @@ export class KeyedPool<K, T> implements AsyncDisposable {
   }
 
   /**
-   * `JSON.stringify(pool)` gives the stats.
+   * What `JSON.stringify` puts in place of the keyed pool, wherever it sits
+   * in the value being serialised: its stats, keys included.
    *
-   * @returns The same as {@linkcode KeyedPool.prototype.stats}.
+   * @returns A fresh {@linkcode KeyedPool.prototype.stats} snapshot.
    *
-   * @example Embed in a health endpoint
+   * @example A status document with the keyed pool in it
    * ```ts
    * import assert from "node:assert/strict";
    * import { KeyedPool } from "./mod.ts";
    *
-   * const pool = new KeyedPool({ fun: () => ({}) });
-   * assert.equal(JSON.parse(JSON.stringify({ pool })).pool.nkeys, 0);
-   * await pool.shutdown();
+   * const tenants = new KeyedPool({ fun: (key: string) => ({ key }) });
+   * const status = JSON.parse(JSON.stringify({ ok: true, tenants }));
+   * assert.equal(status.tenants.nkeys, 0);
+   * await tenants.shutdown();
    * ```
    */
   toJSON(): KeyedPoolStats {
@@ -1140,14 +1119,16 @@ export class KeyedPool<K, T> implements AsyncDisposable {
   // --------------------------------------------------------------- shutdown
 
   /**
-   * Shuts every key's pool down (see {@linkcode Pool.prototype.shutdown}):
-   * waiters are refused, idle objects closed, lent ones awaited up to the
-   * timeout; every object of every key is closed exactly once, and no timer
-   * is left behind. Calling it again returns the same promise.
+   * Ends the keyed pool: stops the sweep of idle keys, shuts down the pool
+   * of every key still open, side by side (each as
+   * {@linkcode Pool.prototype.shutdown} does), and waits for those of keys
+   * already retiring. Afterwards no key's object is left unclosed (each
+   * closed once) and no timer remains. A second call gets the first call's
+   * promise.
    *
-   * @param options `timeout` overrides each key's `shutdownTimeout`.
-   * @returns Resolves when every key's pool is shut down. It rejects only
-   * when `options` are wrong (checked on every call).
+   * @param options `timeout` replaces, for every key, its `shutdownTimeout`.
+   * @returns Settles once the last key's pool is down. Bad `options` (checked
+   * on every call) are the only way it rejects.
    * @throws {TypeError} `options` is not an object, or has an unknown key.
    * @throws {RangeError} A negative or NaN `timeout`.
    *
@@ -1225,22 +1206,7 @@ function emptyTotals(): KeyedPoolTotals {
     ntimeouts: 0,
     naborts: 0,
     noverloads: 0,
-    closedBy: {
-      health: 0,
-      check: 0,
-      recycled: 0,
-      killed: 0,
-      wornout: 0,
-      lifetime: 0,
-      broken: 0,
-      reset: 0,
-      hook: 0,
-      resized: 0,
-      late: 0,
-      opener: 0,
-      evicted: 0,
-      shutdown: 0,
-    },
+    closedBy: noneClosed(),
   };
 }
 

@@ -482,7 +482,11 @@ export interface ResizeOptions {
   maxSize?: number;
 }
 
-const HOOKS = [
+/**
+ * The options that are hooks: functions, checked as such.
+ * @internal
+ */
+export const HOOKS = [
   "fun",
   "opener",
   "getter",
@@ -556,6 +560,32 @@ export type ResolvedPoolOptions<T> =
   & { fun: PoolOptions<T>["fun"]; captureStacks: boolean };
 
 /**
+ * Checks that a constructor's options (a pool's, a keyed pool's) are an
+ * object with only `known` keys: a misspelt option would silently do
+ * nothing. (`fun`, which both require, is checked as a function after.)
+ *
+ * @param WHAT The start of error messages ("Cannot create pool").
+ * @param options The options as given.
+ * @param known The names of the options.
+ * @throws {TypeError} Not an object, or an unknown key.
+ * @internal
+ */
+export function checkConstructorOptions(
+  WHAT: string,
+  options: unknown,
+  known: ReadonlySet<string>,
+): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
+        show(options)
+      }`,
+    );
+  }
+  checkKnownKeys(WHAT, options, known);
+}
+
+/**
  * Applies the defaults of {@linkcode PoolOptions} and checks every option;
  * a proxy uses it to refuse bad pool options when it is created, before its
  * pool exists. An option left `undefined` (a spread config) takes its
@@ -572,14 +602,7 @@ export function resolvePoolOptions<T>(
   options: PoolOptions<T>,
   WHAT: string,
 ): ResolvedPoolOptions<T> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${WHAT} as 'options' must be an object with at least 'fun': current value is ${
-        show(options)
-      }`,
-    );
-  }
-  checkKnownKeys(WHAT, options, POOL_OPTION_NAMES);
+  checkConstructorOptions(WHAT, options, POOL_OPTION_NAMES);
   for (const hook of HOOKS) {
     if (hook === "fun" || options[hook] !== undefined) {
       checkFunction(WHAT, hook, options[hook]);
@@ -681,6 +704,51 @@ export function resolvePoolOptions<T>(
     );
   }
   return o;
+}
+
+/**
+ * The housekeeping period of a pool: its `delay` when set, else half the
+ * shortest delay it watches (`maxAvailDelay`, `maxUsingDelay`,
+ * `maxUsingDelayKill`, `maxLifetime`), else a minute when it has a
+ * `health` check, else none (0).
+ *
+ * @param o The options, resolved.
+ * @returns The period in milliseconds.
+ * @internal
+ */
+export function housekeepingDelay<T>(o: ResolvedPoolOptions<T>): number {
+  const watched = [
+    o.maxAvailDelay,
+    o.maxUsingDelay,
+    o.maxUsingDelayKill,
+    o.maxLifetime,
+  ].filter((d) => d > 0);
+  return o.delay ??
+    (watched.length > 0
+      ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
+      : o.health
+      ? 60_000
+      : 0);
+}
+
+/**
+ * What valid options ask that is likely a mistake, for the pool to log.
+ *
+ * @param o The options, resolved.
+ * @returns A warning for each.
+ * @internal
+ */
+export function optionWarnings<T>(o: ResolvedPoolOptions<T>): string[] {
+  const warnings: string[] = [];
+  if (
+    o.maxUsingDelay > 0 && o.maxUsingDelayKill > 0 &&
+    o.maxUsingDelay > o.maxUsingDelayKill
+  ) {
+    warnings.push(
+      `maxUsingDelay (${o.maxUsingDelay}) exceeds maxUsingDelayKill (${o.maxUsingDelayKill}): objects are killed before any warning`,
+    );
+  }
+  return warnings;
 }
 
 // ------------------------------------------------ options of each call

@@ -380,43 +380,30 @@ export function instrument<T>(
   const named: MetricAttributes = { ...o.attributes, [POOL_NAME]: pool.id };
   const idle: MetricAttributes = { ...named, [STATE]: "idle" };
   const used: MetricAttributes = { ...named, [STATE]: "used" };
-  const connections = "{connection}";
-  const count = meter.createObservableUpDownCounter(
+  // the semantic conventions' instruments: up-down counters (of
+  // connections, but pending requests), and the counter of timeouts
+  const upDown = (name: string, description: string, unit = "{connection}") =>
+    meter.createObservableUpDownCounter(name, { unit, description });
+  const count = upDown(
     "db.client.connection.count",
-    {
-      unit: connections,
-      description:
-        "The number of connections that are currently in state described by the state attribute",
-    },
+    "The number of connections that are currently in state described by the state attribute",
   );
-  const idleMax = meter.createObservableUpDownCounter(
+  const idleMax = upDown(
     "db.client.connection.idle.max",
-    {
-      unit: connections,
-      description: "The maximum number of idle open connections allowed",
-    },
+    "The maximum number of idle open connections allowed",
   );
-  const idleMin = meter.createObservableUpDownCounter(
+  const idleMin = upDown(
     "db.client.connection.idle.min",
-    {
-      unit: connections,
-      description: "The minimum number of idle open connections allowed",
-    },
+    "The minimum number of idle open connections allowed",
   );
-  const max = meter.createObservableUpDownCounter(
+  const max = upDown(
     "db.client.connection.max",
-    {
-      unit: connections,
-      description: "The maximum number of open connections allowed",
-    },
+    "The maximum number of open connections allowed",
   );
-  const pending = meter.createObservableUpDownCounter(
+  const pending = upDown(
     "db.client.connection.pending_requests",
-    {
-      unit: "{request}",
-      description:
-        "The number of current pending requests for an open connection",
-    },
+    "The number of current pending requests for an open connection",
+    "{request}",
   );
   const timeouts = meter.createObservableCounter(
     "db.client.connection.timeouts",

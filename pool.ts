@@ -7,11 +7,14 @@
  * (lent), BUSY (under the pool's own work: a hook, a check) and DEAD
  * (closed). This class holds the policy and that state machine; the
  * mechanisms with state of their own are beside it: the waiter queue, the
- * deadline timer and the watch on signals (`_waiters.ts`), one creation
- * (`_creation.ts`), the pause after failures (`_backoff.ts`), running hooks
- * within limits (`_hooks.ts`), the housekeeping schedule
- * (`_housekeeper.ts`). It reads top-down: state, lending (`get` and `ret`,
- * their fast paths together), waiting, creation, retirement, hooks,
+ * deadline timer and the watch on signals (`_waiters.ts`), the pending
+ * `ready()` calls (`_ready.ts`), one creation (`_creation.ts`), the pause
+ * after failures (`_backoff.ts`), running hooks within limits
+ * (`_hooks.ts`), the housekeeping schedule (`_housekeeper.ts`); and so are
+ * pure functions of what it hands them: an object's and the configuration's
+ * part of `stats()` (`_stats.ts`), the TimeoutError that says why nothing
+ * came (`_timeout.ts`). It reads top-down: state, lending (`get` and
+ * `ret`, their fast paths together), waiting, creation, retirement, hooks,
  * housekeeping, `ready` and `resize`, stats, shutdown.
  *
  * @module
@@ -21,13 +24,15 @@ import {
   CreationError,
   OverloadError,
   PoolError,
-  TimeoutError,
+  type TimeoutError,
 } from "./errors.ts";
 import { filterLogger, type Logger } from "./logger.ts";
 import { Lease } from "./lease.ts";
 import {
   type GetOptions,
+  housekeepingDelay,
   isPlainWait,
+  optionWarnings,
   type PoolOptions,
   type ReadyOptions,
   type ResizeOptions,
@@ -49,12 +54,16 @@ import {
   WatchedWaiter,
   Watches,
 } from "./_waiters.ts";
+import { configStats, noneClosed, objectStats } from "./_stats.ts";
+import { timeoutError } from "./_timeout.ts";
 import { Backoff } from "./_backoff.ts";
+import { ReadyWaits } from "./_ready.ts";
 import { internals, type Limiter, type PoolObserver } from "./_internals.ts";
-import { BUSY, DEAD, Entry, IDLE, USING } from "./_entry.ts";
+import { BUSY, DEAD, Entry, IDLE, takeIdle, USING } from "./_entry.ts";
 import { Housekeeper } from "./_housekeeper.ts";
 import { Creation, type CreationSink } from "./_creation.ts";
 import {
+  brokenVerdict,
   type HookKinds,
   hookKinds,
   HookRunner,
@@ -63,8 +72,8 @@ import {
   type Outcome,
   THREW,
 } from "./_hooks.ts";
-import { MAX_TIMER_DELAY, settleWithin } from "./_timers.ts";
-import { isThenable, message, ms, show } from "./_validate.ts";
+import { settleWithin } from "./_timers.ts";
+import { checkFunction, isThenable, message, ms, show } from "./_validate.ts";
 
 // How an object comes back.
 const NORMAL = 0;
@@ -197,7 +206,15 @@ export class Pool<T> implements AsyncDisposable {
   /** Waiters being handed an object (through check, getter). */
   readonly #handing = new Set<Waiter<T>>();
   /** Pending `ready()` calls. */
-  readonly #readyWaiters = new Set<WatchedWaiter<T>>();
+  readonly #ready = new ReadyWaits<T>(
+    this.#watches,
+    (timeout) =>
+      this.#timedOut(
+        `Pool ${this.id} not ready after ${ms(timeout)}: ${
+          this.#entries.size - this.#opening
+        } of minSize ${this.#minSize} objects exist`,
+      ),
+  );
   // creations
   /** Creations under way (fun, then the opener), oldest first. */
   readonly #creations = new Set<Creation<T>>();
@@ -238,22 +255,7 @@ export class Pool<T> implements AsyncDisposable {
   #ntimeouts = 0;
   #naborts = 0;
   #noverloads = 0;
-  readonly #closedBy: ClosedByReason = {
-    health: 0,
-    check: 0,
-    recycled: 0,
-    killed: 0,
-    wornout: 0,
-    lifetime: 0,
-    broken: 0,
-    reset: 0,
-    hook: 0,
-    resized: 0,
-    late: 0,
-    opener: 0,
-    evicted: 0,
-    shutdown: 0,
-  };
+  readonly #closedBy: ClosedByReason = noneClosed();
 
   /**
    * Creates a pool and starts creating `minSize` objects in the background
@@ -294,27 +296,8 @@ export class Pool<T> implements AsyncDisposable {
     // in workerd every wait needs a timer of its own (see OwnTimers)
     this.#bareWaits = this.#plainGet && !o.timeWaits && !o.captureStacks &&
       !this.#watches.ownTimers;
-    if (
-      o.maxUsingDelay > 0 && o.maxUsingDelayKill > 0 &&
-      o.maxUsingDelay > o.maxUsingDelayKill
-    ) {
-      this.#log.warn(
-        `maxUsingDelay (${o.maxUsingDelay}) exceeds maxUsingDelayKill (${o.maxUsingDelayKill}): objects are killed before any warning`,
-      );
-    }
-    // the seed's default period: half the shortest delay to watch
-    const watched = [
-      o.maxAvailDelay,
-      o.maxUsingDelay,
-      o.maxUsingDelayKill,
-      o.maxLifetime,
-    ].filter((d) => d > 0);
-    this.#delay = o.delay ??
-      (watched.length > 0
-        ? Math.min(MAX_TIMER_DELAY, Math.max(1, Math.min(...watched) / 2))
-        : o.health
-        ? 60_000
-        : 0);
+    for (const warning of optionWarnings(o)) this.#log.warn(warning);
+    this.#delay = housekeepingDelay(o);
     this.#timed = this.#timedByConfig = o.maxAvailDelay > 0 ||
       o.maxUsingDelay > 0 ||
       o.maxUsingDelayKill > 0 ||
@@ -564,13 +547,7 @@ export class Pool<T> implements AsyncDisposable {
     fn: (obj: T) => R | PromiseLike<R>,
     options?: GetOptions,
   ): Promise<R> {
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot use an object as 'fn' must be a function: current value is ${
-          show(fn)
-        }`,
-      );
-    }
+    checkFunction("Cannot use an object", "fn", fn);
     const obj = await this.get(options);
     // the lend this use() made: it gives back that one, and no other
     const e = this.#lentEntry(obj);
@@ -702,26 +679,13 @@ export class Pool<T> implements AsyncDisposable {
    */
   #afterFailure(err: unknown, obj: T): number {
     const isBroken = this.#config.isBroken;
-    if (isBroken !== undefined) {
-      let verdict: unknown;
-      try {
-        verdict = isBroken(err, obj);
-      } catch (thrown) {
-        this.#log.error(
-          `isBroken threw: ${message(thrown)}; treating the object as suspect`,
-        );
-      }
-      if (verdict === true) return BROKEN;
-      if (verdict === false) return NORMAL;
-      if (verdict !== undefined) {
-        this.#log.error(
-          `isBroken returned ${
-            show(verdict)
-          }: it must return true, false or undefined; treating the object as suspect`,
-        );
-      }
-    }
-    return this.#config.health === undefined ? NORMAL : SUSPECT;
+    const broken = isBroken !== undefined
+      ? brokenVerdict(isBroken, err, obj, this.#log)
+      : undefined;
+    if (broken === true) return BROKEN;
+    return broken === false || this.#config.health === undefined
+      ? NORMAL
+      : SUSPECT;
   }
 
   /** The entry of an object just lent (the last one lent, most often). */
@@ -1128,15 +1092,13 @@ export class Pool<T> implements AsyncDisposable {
     w.reject(this.#shutDown(true));
   }
 
-  /** Detaches a wait from its deadline, timer and signal; it is settled. */
-  #detach(w: Waiter<T>): void {
+  /**
+   * Detaches a waiting get from its deadline, timer and signal before
+   * settling it (it is settled), and times its wait.
+   */
+  #settle(w: Waiter<T>): void {
     w.settled = true;
     if (w.watched) this.#watches.detach(w as WatchedWaiter<T>);
-  }
-
-  /** Detaches a waiting get before settling it, and times its wait. */
-  #settle(w: Waiter<T>): void {
-    this.#detach(w);
     if (this.#timeWaits) {
       const waited = performance.now() - w.since;
       this.#waitTime += waited;
@@ -1165,49 +1127,16 @@ export class Pool<T> implements AsyncDisposable {
     this.#pump();
   };
 
-  /**
-   * A TimeoutError that says why no object came: creations failing (the
-   * last error is its cause), a creation that does not end, or objects all
-   * lent or under the pool's own work; never "give objects back" when
-   * nothing is lent.
-   */
+  /** The TimeoutError of a wait (`what`), saying why nothing came. */
   #timedOut(what: string): TimeoutError {
-    const counts =
-      `${this.#entries.size} alive, ${this.#nusing} in use, maxSize ${
-        this.#maxSize || "unlimited"
-      }`;
-    const oldest = this.#creations.values().next().value;
-    const cause = this.#backoff.lastError;
-    let limited: string | undefined;
-    const why = this.#backoff.failing
-      ? `the pool cannot create objects (${counts}): the last creation failed: ${
-        message(cause)
-      }`
-      : oldest !== undefined &&
-          (this.#maxSize === 0 || this.#nusing < this.#maxSize)
-      ? `a creation has been under way for ${
-        ms(performance.now() - oldest.started)
-      } (${counts}): is the backend slow or unreachable? createTimeout bounds fun and the opener`
-      : this.#nusing === 0 && this.#entries.size !== 0
-      ? `every object is under the pool's own work (${counts}: checks, hooks); see healthTimeout and hookTimeout`
-      : (limited = this.#limited()) !== undefined
-      ? `${limited} (${counts})`
-      : `${
-        this.#nusing === 0 ? "no object could be created" : "objects are lent"
-      } (${counts}); give objects back sooner, or raise maxSize or the timeout`;
-    // Made in a timer callback, its stack would show only the pool's own
-    // frames: skip capturing it, most of an error's cost (1-4 µs on V8).
-    const E = Error as { stackTraceLimit?: number };
-    const limit = E.stackTraceLimit;
-    E.stackTraceLimit = 0;
-    try {
-      return new TimeoutError(
-        `${what}: ${why}`,
-        this.#backoff.failing ? { cause } : undefined,
-      );
-    } finally {
-      E.stackTraceLimit = limit;
-    }
+    return timeoutError(what, {
+      alive: this.#entries.size,
+      using: this.#nusing,
+      maxSize: this.#maxSize,
+      outage: this.#backoff,
+      creatingSince: this.#creations.values().next().value?.started,
+      limited: this.#limited(),
+    });
   }
 
   /** The PoolError of a call, or a wait (`waited`), that shutdown refuses. */
@@ -1257,7 +1186,11 @@ export class Pool<T> implements AsyncDisposable {
     } finally {
       this.#pumping = false;
     }
-    this.#checkReady();
+    // the `ready()` waits end once minSize objects exist
+    if (
+      this.#ready.size !== 0 &&
+      this.#entries.size - this.#opening >= this.#minSize
+    ) this.#ready.resolve();
   }
 
   /**
@@ -1281,14 +1214,14 @@ export class Pool<T> implements AsyncDisposable {
    * the error if it fails.
    */
   #create(owed: boolean): void {
-    const c = new Creation<T>(this.#ncreating++);
+    const c = new Creation<T>(this.#ncreating++, this.#config.createTimeout);
     this.#creating++;
     if (owed) {
       c.owed = true;
       this.#owed++;
     }
     this.#creations.add(c);
-    c.run(this.#config.fun, this.#config.createTimeout, this.#creationSink);
+    c.run(this.#config.fun, this.#creationSink);
   }
 
   readonly #creationSink: CreationSink<T> = {
@@ -1350,35 +1283,15 @@ export class Pool<T> implements AsyncDisposable {
     const e = new Entry(obj, c.n, now, expires);
     this.#entries.set(obj, e);
     this.#log.debug(`created ${this.#trace(e)}`);
-    const { opener, createTimeout } = this.#config;
+    const opener = this.#config.opener;
     if (opener === undefined) return this.#opened(c, e);
-    // An object whose opener fails is not usable: the creation fails, as
-    // when fun fails (a sync throw, a rejection, or no answer within
-    // createTimeout: a connect() to a black-holed host must not hold a
-    // creation slot for ever). It gets the creation's signal, as fun does.
-    let opening: void | PromiseLike<void>;
-    try {
-      opening = opener(obj, c.attempt.signal);
-    } catch (err) {
-      return this.#openerFailed(c, e, err, "opener threw");
-    }
-    if (!isThenable(opening)) return this.#opened(c, e);
-    this.#opening++;
-    this.#hooks.within(opening, createTimeout).then(
-      (r) => {
-        this.#opening--;
-        if (r.ok) return this.#opened(c, e);
-        const error = new CreationError(
-          `opener did not settle within createTimeout (${ms(createTimeout)})`,
-        );
-        c.attempt.abort(error);
-        this.#openerFailed(c, e, error, undefined);
-      },
-      (err) => {
-        this.#opening--;
-        this.#openerFailed(c, e, err, "opener threw");
-      },
-    );
+    // an opener that fails fails the creation, as fun does (Creation.open)
+    const runsOn = c.open(opener, obj, this.#hooks, (failed, late) => {
+      if (late) this.#opening--;
+      if (failed === undefined) this.#opened(c, e);
+      else this.#openerFailed(c, e, failed.err, failed.what);
+    });
+    if (runsOn) this.#opening++;
   }
 
   /** A creation succeeded: its object is available. */
@@ -1464,14 +1377,15 @@ export class Pool<T> implements AsyncDisposable {
         w.reject(error);
       }
     }
-    this.#failReady(err, why);
+    // a ready() without timeout fails with it
+    this.#ready.reject(() => this.#notReady(err, why), true);
     // a wait with a deadline sees a few retries before it times out
-    let cap = Infinity;
-    const head = this.#waiters.peekTimed();
-    if (head !== undefined) cap = this.#backoff.capFor(head.timeout);
-    for (const r of this.#readyWaiters) {
-      if (r.timed) cap = Math.min(cap, this.#backoff.capFor(r.timeout));
-    }
+    const cap = this.#backoff.capFor(
+      Math.min(
+        this.#waiters.peekTimed()?.timeout ?? Infinity,
+        this.#ready.shortestTimeout(),
+      ),
+    );
     // one warning when creations start failing, one when they succeed
     // again (#opened): not one per retry
     if (this.#backoff.failed(err, cap)) {
@@ -1524,26 +1438,6 @@ export class Pool<T> implements AsyncDisposable {
     this.#closedBy[reason]++;
     const closer = this.#config.closer;
     if (closer !== undefined) this.#hooks.close(closer, obj, n);
-  }
-
-  /**
-   * Takes off the idle stack up to `max` entries that `pred` accepts,
-   * oldest first (the stack's bottom), in one pass: closing n idle objects
-   * costs O(n), not O(n) each. They are BUSY, for the caller to close.
-   */
-  #takeIdle(max: number, pred?: (e: Entry<T>) => boolean): Entry<T>[] {
-    const idle = this.#idle;
-    const taken: Entry<T>[] = [];
-    let kept = 0;
-    for (let i = 0; i < idle.length; i++) {
-      const e = idle[i];
-      if (taken.length < max && (pred === undefined || pred(e))) {
-        e.state = BUSY;
-        taken.push(e);
-      } else idle[kept++] = e;
-    }
-    idle.length = kept;
-    return taken;
   }
 
   /**
@@ -1689,17 +1583,19 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #retireIdle(now: number): void {
+    const idle = this.#idle;
     if (this.#maxLifetime !== 0) {
-      for (const e of this.#takeIdle(Infinity, (e) => now >= e.expires)) {
+      for (const e of takeIdle(idle, Infinity, (e) => now >= e.expires)) {
         this.#destroy(e, "lifetime");
       }
     }
     const above = this.#entries.size - this.#minSize;
     const idleFor = this.#config.maxAvailDelay;
     if (idleFor !== 0 && above > 0) {
-      for (
-        const e of this.#takeIdle(above, (e) => now - e.lastRet >= idleFor)
-      ) this.#destroy(e, "recycled");
+      const stale = (e: Entry<T>) => now - e.lastRet >= idleFor;
+      for (const e of takeIdle(idle, above, stale)) {
+        this.#destroy(e, "recycled");
+      }
     }
   }
 
@@ -1770,56 +1666,10 @@ export class Pool<T> implements AsyncDisposable {
       );
     }
     // the same deadline-and-signal machinery as a waiting get
-    let resolve!: (value: T) => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r as unknown as (value: T) => void;
-    });
-    const w = new WatchedWaiter<T>(resolve, timeout, signal, this.#onReadyEnd);
-    w.since = performance.now();
-    this.#readyWaiters.add(w);
-    if (!this.#watch(w)) this.#readyWaiters.delete(w);
-    return promise;
+    return this.#ready.wait(timeout, signal, (w) => this.#watch(w));
   }
 
-  /** A `ready()` wait's deadline passed, or its signal aborted. */
-  readonly #onReadyEnd = (w: WatchedWaiter<T>, timedOut: boolean): void => {
-    if (w.settled) return;
-    this.#readyWaiters.delete(w);
-    this.#detach(w);
-    w.reject(
-      timedOut
-        ? this.#timedOut(
-          `Pool ${this.id} not ready after ${ms(w.timeout)}: ${
-            this.#entries.size - this.#opening
-          } of minSize ${this.#minSize} objects exist`,
-        )
-        : w.signal!.reason,
-    );
-  };
-
-  /** Ends the `ready()` waits once minSize objects exist. */
-  #checkReady(): void {
-    if (
-      this.#readyWaiters.size === 0 ||
-      this.#entries.size - this.#opening < this.#minSize
-    ) return;
-    for (const w of [...this.#readyWaiters]) {
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.resolve(undefined as T);
-    }
-  }
-
-  /** A creation failed: a `ready()` without timeout fails with it. */
-  #failReady(err: unknown, why: string): void {
-    for (const w of [...this.#readyWaiters]) {
-      if (w.timed) continue;
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.reject(this.#notReady(err, why));
-    }
-  }
-
+  /** The CreationError of a `ready()` that a creation error ends. */
   #notReady(err: unknown, why: string): CreationError {
     return new CreationError(
       `Pool ${this.id} not ready: ${
@@ -1867,7 +1717,7 @@ export class Pool<T> implements AsyncDisposable {
     const excess = this.#entries.size - maxSize;
     if (maxSize !== 0 && excess > 0) {
       // oldest idle first
-      for (const e of this.#takeIdle(excess)) this.#destroy(e, "resized");
+      for (const e of takeIdle(this.#idle, excess)) this.#destroy(e, "resized");
     }
     // still above maxSize: returns take the slow path that retires them
     this.#updatePlainReturn();
@@ -1876,55 +1726,16 @@ export class Pool<T> implements AsyncDisposable {
 
   // ------------------------------------------------------------------- stats
 
-  /** A debug name for an entry: its tracer, or its creation number. */
+  /** A debug name for an entry: its creation number, and its tracer's. */
   #trace(e: Entry<T>): string {
-    if (this.#config.tracer === undefined) return `object #${e.n}`;
-    return `object #${e.n} (${this.#traceObj(e.obj)})`;
-  }
-
-  #traceObj(obj: T): string {
     const tracer = this.#config.tracer;
-    if (tracer === undefined) return show(obj);
+    if (tracer === undefined) return `object #${e.n}`;
     try {
-      return String(tracer(obj));
+      return `object #${e.n} (${String(tracer(e.obj))})`;
     } catch (err) {
       this.#log.error(`tracer threw: ${message(err)}`);
-      return `tracer threw: ${message(err)}`;
+      return `object #${e.n} (tracer threw: ${message(err)})`;
     }
-  }
-
-  #objectStats(e: Entry<T>, now: number): ObjectStats {
-    const data: ObjectStats = {
-      n: e.n,
-      uses: e.uses,
-      age: now - e.created,
-      // (NaN: lent before the clock was kept, see internals.observe)
-      lastGet: this.#timed && e.uses > 0 && !Number.isNaN(e.lastGet)
-        ? now - e.lastGet
-        : null,
-      lastRet: this.#timed ? now - e.lastRet : null,
-    };
-    const { stats, tracer } = this.#config;
-    const hook = stats !== undefined
-      ? "stats hook"
-      : tracer !== undefined
-      ? "tracer hook"
-      : "String()";
-    try {
-      if (stats !== undefined) {
-        const value = stats(e.obj);
-        // what JSON cannot hold (a BigInt, a cycle) would make String(pool)
-        // and JSON.stringify(pool) throw: it is caught here, once per object
-        JSON.stringify(value);
-        data.stats = value;
-      } else if (tracer !== undefined) {
-        data.trace = String(tracer(e.obj));
-      } else data.str = String(e.obj);
-    } catch (err) {
-      this.#log.error(`${hook} threw on object #${e.n}: ${message(err)}`);
-      data.str = `${hook} threw: ${message(err)}`;
-    }
-    return data;
   }
 
   /**
@@ -1953,7 +1764,7 @@ export class Pool<T> implements AsyncDisposable {
     const busy: ObjectStats[] = [];
     for (const e of this.#entries.values()) {
       (e.state === IDLE ? avail : e.state === USING ? using : busy).push(
-        this.#objectStats(e, now),
+        objectStats(e, now, this.#timed, this.#config, this.#log),
       );
     }
     const closedBy = { ...this.#closedBy };
@@ -1964,20 +1775,12 @@ export class Pool<T> implements AsyncDisposable {
       started: new Date(this.#started).toISOString(),
       running: now - this.#startedPerf,
       shutdown: this.#closed,
-      config: {
-        minSize: this.#minSize,
-        maxSize: this.#maxSize,
-        timeout: this.#timeout === Infinity ? null : this.#timeout,
-        maxUse: this.#maxUse,
-        maxAvailDelay: this.#config.maxAvailDelay,
-        maxUsingDelay: this.#config.maxUsingDelay,
-        maxUsingDelayKill: this.#config.maxUsingDelayKill,
-        healthFreq: this.#config.healthFreq,
-        delay: this.#delay,
-        maxCreating: this.#maxCreating,
-        maxWaiting: this.#maxWaiting,
-        maxLifetime: this.#maxLifetime,
-      },
+      config: configStats(
+        this.#config,
+        this.#minSize,
+        this.#maxSize,
+        this.#delay,
+      ),
       navail: this.#idle.length,
       nusing: this.#nusing,
       nbusy: this.#entries.size - this.#idle.length - this.#nusing,
@@ -2113,11 +1916,7 @@ export class Pool<T> implements AsyncDisposable {
     for (const w of [...this.#handing]) {
       if (!w.settled) this.#refuse(w);
     }
-    for (const w of [...this.#readyWaiters]) {
-      this.#readyWaiters.delete(w);
-      this.#detach(w);
-      w.reject(this.#shutDown(true));
-    }
+    this.#ready.reject(() => this.#shutDown(true), false);
     // creations still running are told to stop (what lands is closed) and
     // lose their timers
     for (const c of [...this.#creations]) {
@@ -2126,7 +1925,9 @@ export class Pool<T> implements AsyncDisposable {
         new PoolError(`Pool ${this.id} was shut down during this creation`),
       );
     }
-    for (const e of this.#takeIdle(Infinity)) this.#destroy(e, "shutdown");
+    for (const e of takeIdle(this.#idle, Infinity)) {
+      this.#destroy(e, "shutdown");
+    }
     if (this.#entries.size !== 0 || this.#creating !== 0) {
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
       // not a background wait: a lent object keeps the process alive

@@ -1,11 +1,12 @@
 // Unit tests of one creation (_creation.ts): calling `fun`, adopting what it
 // returns, giving up at createTimeout (its signal aborts), and still seeing
 // a given-up attempt to its end, so that a late object is reported, not
-// leaked.
+// leaked; then the opener, which fails the creation the same ways.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Clock, flush, withClock } from "./_helpers.ts";
-import { Creation, type CreationSink } from "../_creation.ts";
+import { type Clock, flush, recordingLogger, withClock } from "./_helpers.ts";
+import { Creation, type CreationSink, type OpenFailure } from "../_creation.ts";
+import { HookRunner } from "../_hooks.ts";
 import { CreationError } from "../errors.ts";
 
 type Obj = { id: string };
@@ -45,16 +46,12 @@ function deferred() {
 describe("Creation: synchronous fun", () => {
   it("reports created before run() returns", () => {
     const { sink, events } = recorder();
-    const c = new Creation<Obj>(7);
+    const c = new Creation<Obj>(7, 100);
     const args: unknown[] = [];
-    c.run(
-      (...a) => {
-        args.push(...a);
-        return { id: "a" };
-      },
-      100,
-      sink,
-    );
+    c.run((...a) => {
+      args.push(...a);
+      return { id: "a" };
+    }, sink);
     assert.deepEqual(events, ["created a"]);
     assert.deepEqual(args, [7, c.attempt.signal], "fun(n, signal)");
     assert.equal(c.running, false);
@@ -62,13 +59,9 @@ describe("Creation: synchronous fun", () => {
 
   it("reports a throw as failed(err, 'fun threw'), never throws itself", () => {
     const { sink, events } = recorder();
-    new Creation<Obj>(0).run(
-      () => {
-        throw new Error("refused");
-      },
-      100,
-      sink,
-    );
+    new Creation<Obj>(0, 100).run(() => {
+      throw new Error("refused");
+    }, sink);
     assert.deepEqual(events, ["failed fun threw: refused"]);
   });
 
@@ -79,14 +72,14 @@ describe("Creation: synchronous fun", () => {
         throw new Error("no then here");
       },
     };
-    new Creation<Obj>(0).run(() => weird as unknown as Obj, 100, sink);
+    new Creation<Obj>(0, 100).run(() => weird as unknown as Obj, sink);
     assert.deepEqual(events, ["failed fun threw: no then here"]);
   });
 
   it("sets no timer", async () => {
     await withClock(async (clock) => {
       const { sink } = recorder();
-      new Creation<Obj>(0).run(() => ({ id: "a" }), 100, sink);
+      new Creation<Obj>(0, 100).run(() => ({ id: "a" }), sink);
       assert.equal(clock.countTimers(), 0);
     });
   });
@@ -97,8 +90,8 @@ describe("Creation: asynchronous fun", () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
       const d = deferred();
-      const c = new Creation<Obj>(0);
-      c.run(d.fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(d.fun, sink);
       assert.equal(c.running, true);
       assert.equal(clock.countTimers(), 1, "the createTimeout timer");
       await clock.tickAsync(50);
@@ -116,8 +109,8 @@ describe("Creation: asynchronous fun", () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
       const d = deferred();
-      const c = new Creation<Obj>(0);
-      c.run(d.fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(d.fun, sink);
       d.reject(new Error("refused"));
       await flush();
       assert.deepEqual(events, ["failed fun threw: refused"]);
@@ -134,7 +127,7 @@ describe("Creation: asynchronous fun", () => {
         throw new Error("bad then");
       },
     };
-    new Creation<Obj>(0).run(() => weird as PromiseLike<Obj>, Infinity, sink);
+    new Creation<Obj>(0, Infinity).run(() => weird as PromiseLike<Obj>, sink);
     await flush();
     assert.deepEqual(events, ["failed fun threw: bad then"]);
   });
@@ -142,8 +135,8 @@ describe("Creation: asynchronous fun", () => {
   it("sets no timer without createTimeout", async () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
-      const c = new Creation<Obj>(0);
-      c.run(deferred().fun, Infinity, sink);
+      const c = new Creation<Obj>(0, Infinity);
+      c.run(deferred().fun, sink);
       assert.equal(clock.countTimers(), 0);
       await clock.tickAsync(1e9);
       assert.deepEqual(events, []);
@@ -157,8 +150,8 @@ describe("Creation: createTimeout", () => {
   async function givenUp(clock: Clock) {
     const rec = recorder();
     const d = deferred();
-    const c = new Creation<Obj>(3);
-    c.run(d.fun, 100, rec.sink);
+    const c = new Creation<Obj>(3, 100);
+    c.run(d.fun, rec.sink);
     await clock.tickAsync(99);
     assert.deepEqual(rec.events, []);
     assert.equal(c.abandoned, false);
@@ -202,14 +195,83 @@ describe("Creation: createTimeout", () => {
   it("stopTimer() clears the timer: no failure is reported afterwards", async () => {
     await withClock(async (clock) => {
       const { sink, events } = recorder();
-      const c = new Creation<Obj>(0);
-      c.run(deferred().fun, 100, sink);
+      const c = new Creation<Obj>(0, 100);
+      c.run(deferred().fun, sink);
       c.stopTimer();
       assert.equal(clock.countTimers(), 0);
       await clock.tickAsync(1000);
       assert.deepEqual(events, []);
       assert.equal(c.abandoned, false);
       assert.equal(c.attempt.signal.aborted, false);
+    });
+  });
+});
+
+describe("Creation: the opener", () => {
+  /** Runs `opener` on { id: "a" } within 100 ms; records how it ended. */
+  function open(
+    opener: (obj: Obj, signal: AbortSignal) => void | PromiseLike<void>,
+  ) {
+    const hooks = new HookRunner<unknown>(recordingLogger(), String);
+    const c = new Creation<Obj>(3, 100);
+    const ended: string[] = [];
+    const done = (failed: OpenFailure | undefined, late: boolean) =>
+      void ended.push(
+        `${late ? "late " : ""}${
+          failed === undefined
+            ? "opened"
+            : `failed ${failed.what ?? "-"}: ${(failed.err as Error).message}`
+        }`,
+      );
+    const runsOn = c.open(opener, { id: "a" }, hooks, done);
+    return { c, hooks, ended, runsOn };
+  }
+
+  it("reports a sync opener at once, with the creation's signal", () => {
+    const args: unknown[] = [];
+    const { c, ended, runsOn } = open((...a) => void args.push(...a));
+    assert.equal(runsOn, false);
+    assert.deepEqual(ended, ["opened"]);
+    assert.deepEqual(args, [{ id: "a" }, c.attempt.signal]);
+    const threw = open(() => {
+      throw new Error("refused");
+    });
+    assert.equal(threw.runsOn, false);
+    assert.deepEqual(threw.ended, ["failed opener threw: refused"]);
+  });
+
+  it("reports an async opener when it settles", async () => {
+    await withClock(async () => {
+      const ok = open(() => Promise.resolve());
+      assert.equal(ok.runsOn, true);
+      assert.deepEqual(ok.ended, []);
+      const rejected = open(() => Promise.reject(new Error("refused")));
+      await flush();
+      assert.deepEqual(ok.ended, ["late opened"]);
+      assert.deepEqual(rejected.ended, ["late failed opener threw: refused"]);
+      assert.equal(ok.c.attempt.signal.aborted, false);
+    });
+  });
+
+  it("fails at createTimeout with a CreationError, and aborts the signal", async () => {
+    await withClock(async (clock) => {
+      const { c, ended } = open(() => new Promise<void>(() => {}));
+      await clock.tickAsync(100);
+      assert.deepEqual(ended, [
+        "late failed -: opener did not settle within createTimeout (100 ms)",
+      ]);
+      assert(c.attempt.signal.reason instanceof CreationError);
+    });
+  });
+
+  it("ends when the hook runner stops (shutdown), as at createTimeout", async () => {
+    await withClock(async () => {
+      const { hooks, ended } = open(() => new Promise<void>(() => {}));
+      hooks.stop();
+      await flush();
+      assert.deepEqual(ended, [
+        "late failed -: opener did not settle within createTimeout (100 ms)",
+      ]);
     });
   });
 });

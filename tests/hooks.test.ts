@@ -5,7 +5,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { flush, recordingLogger, withClock } from "./_helpers.ts";
-import { BAD, hookKinds, HookRunner, HUNG, OK, THREW } from "../_hooks.ts";
+import {
+  BAD,
+  brokenVerdict,
+  hookKinds,
+  HookRunner,
+  HUNG,
+  OK,
+  THREW,
+} from "../_hooks.ts";
 
 const kinds = hookKinds(50, 200);
 
@@ -250,5 +258,48 @@ describe("HookRunner.close and closed", () => {
       await clock.tickAsync(1);
       assert.deepEqual(result, { done: false, left: 1, of: 1 });
     });
+  });
+});
+
+describe("brokenVerdict", () => {
+  const boom = new Error("boom");
+
+  it("passes on true, false and undefined, logging nothing", () => {
+    const log = recordingLogger();
+    const seen: unknown[] = [];
+    for (const said of [true, false, undefined]) {
+      const verdict = brokenVerdict(
+        (err, obj) => {
+          seen.push([err, obj]);
+          return said;
+        },
+        boom,
+        "obj",
+        log,
+      );
+      assert.equal(verdict, said);
+    }
+    assert.deepEqual(seen, Array(3).fill([boom, "obj"]));
+    assert.deepEqual(log.lines, []);
+  });
+
+  it("logs a classifier that throws, or says anything else: it cannot tell", () => {
+    const log = recordingLogger();
+    assert.equal(
+      brokenVerdict(
+        () => {
+          throw new Error("oops");
+        },
+        boom,
+        "obj",
+        log,
+      ),
+      undefined,
+    );
+    assert.equal(brokenVerdict(() => "yes", boom, "obj", log), undefined);
+    assert.deepEqual(log.lines, [
+      "error isBroken threw: oops; treating the object as suspect",
+      `error isBroken returned "yes": it must return true, false or undefined; treating the object as suspect`,
+    ]);
   });
 });
