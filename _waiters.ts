@@ -102,7 +102,7 @@ export class WatchedWaiter<T> extends Waiter<T> {
   listening = false;
   /**
    * Its own timer, set in its own request, in Cloudflare workerd only (see
-   * `#watchOwn` in pool.ts); `undefined` elsewhere.
+   * {@linkcode OwnTimers}); `undefined` elsewhere.
    */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly timeout: number;
