@@ -565,7 +565,11 @@ export class Pool<T> implements AsyncDisposable {
       );
       throw err;
     }
-    this.#background(this.#giveBackLend(e, lend, NORMAL, "use()"));
+    // the common case, its lend still on: no further check
+    const back = e.state === USING && e.uses === lend
+      ? this.#giveBack(obj, NORMAL)
+      : this.#giveBackLend(e, lend, NORMAL, "use()");
+    if (back !== undefined) this.#background(back);
     return result as R;
   }
 
