@@ -565,11 +565,7 @@ export class Pool<T> implements AsyncDisposable {
       );
       throw err;
     }
-    // the common case, its lend still on: no further check
-    const back = e.state === USING && e.uses === lend
-      ? this.#giveBack(obj, NORMAL)
-      : this.#giveBackLend(e, lend, NORMAL, "use()");
-    if (back !== undefined) this.#background(back);
+    this.#background(this.#giveBackLend(e, lend, NORMAL, "use()"));
     return result as R;
   }
 
